@@ -1,0 +1,11 @@
+"""One explicit HF name map per family, looked up by config.json's model_type."""
+
+from plmjax.hf.families import albert, bert, distilbert, electra, roberta
+
+SPECS = {spec.model_type: spec for spec in (bert.SPEC, roberta.SPEC, albert.SPEC, electra.SPEC, distilbert.SPEC)}
+
+
+def spec_for(model_type: str):
+    if model_type not in SPECS:
+        raise ValueError(f"model_type {model_type!r} is not supported; supported: {sorted(SPECS)}")
+    return SPECS[model_type]

@@ -1,0 +1,76 @@
+"""The engine behind every family's explicit name map.
+
+A family map pairs each plmjax module path ("encoder/layers_0/attention/query") with the HF module
+name it corresponds to ("encoder.layer.0.attention.self.query") and the component it belongs to
+(backbone, pooler, or a head). Leaves follow one fixed rule: kernel <-> weight (transposed), bias <->
+bias, scale <-> weight, embedding <-> weight. A map entry may also name a single parameter
+("mlm_head/bias" -> "cls.predictions.bias").
+
+HF names here are canonical: the backbone without its base-model prefix ("bert."), heads as they are.
+"""
+
+import dataclasses
+from collections.abc import Callable
+
+import numpy as np
+
+from plmjax.models.config import TransformerConfig
+
+LEAF_TO_HF = {"kernel": "weight", "bias": "bias", "scale": "weight", "embedding": "weight"}
+BASE_COMPONENTS = ("backbone", "pooler")
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    component: str
+    hf_name: str
+
+
+@dataclasses.dataclass(frozen=True)
+class FamilySpec:
+    """Everything plmjax needs to move one HF family's weights and config in and out."""
+
+    model_type: str
+    base_prefix: str
+    # HF class per plmjax head, written to config.json "architectures".
+    architectures: dict
+    config_from_hf: Callable[[dict], TransformerConfig]
+    config_to_hf: Callable[[TransformerConfig], dict]
+    # (config, head) -> {plmjax module or parameter path: Entry}
+    module_map: Callable[[TransformerConfig, str | None], dict]
+    # config -> {HF name that is a tied copy: HF name of the tensor it copies}
+    tied_copies: Callable[[TransformerConfig], dict]
+    # Non-parameter buffers some checkpoints carry (e.g. embeddings.position_ids).
+    buffers: tuple[str, ...] = ()
+
+
+def hf_name_for(path: tuple[str, ...], modules: dict) -> tuple[str, str]:
+    """(component, HF name) of one plmjax parameter path; KeyError if the map has no entry."""
+    joined = "/".join(path)
+    if joined in modules:
+        entry = modules[joined]
+        return entry.component, entry.hf_name
+    entry = modules["/".join(path[:-1])]
+    return entry.component, f"{entry.hf_name}.{LEAF_TO_HF[path[-1]]}"
+
+
+def to_hf_layout(path: tuple[str, ...], value: np.ndarray) -> np.ndarray:
+    """plmjax Dense kernels are [in, out]; torch Linear weights are [out, in]."""
+    return value.T if path[-1] == "kernel" and value.ndim == 2 else value
+
+
+def from_hf_layout(path: tuple[str, ...], value: np.ndarray) -> np.ndarray:
+    return value.T if path[-1] == "kernel" and value.ndim == 2 else value
+
+
+def add_prefix(name: str, component: str, spec: FamilySpec, head: str | None) -> str:
+    """Full HF name: base-model tensors carry the base prefix inside head models."""
+    if head is not None and component in BASE_COMPONENTS:
+        return f"{spec.base_prefix}.{name}"
+    return name
+
+
+def strip_prefix(names, spec: FamilySpec) -> dict[str, str]:
+    """{canonical name: name in the file}."""
+    prefix = spec.base_prefix + "."
+    return {(n[len(prefix) :] if n.startswith(prefix) else n): n for n in names}

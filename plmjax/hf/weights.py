@@ -1,0 +1,167 @@
+"""HF state dict <-> plmjax parameters, strict by default.
+
+Import rules (one family map decides every name):
+- backbone tensors the model needs must all be present;
+- a head the checkpoint lacks entirely is initialised fresh and reported; a half-present head is an error;
+- tensors of the family's other heads are dropped and reported (loading a pretraining checkpoint for
+  classification is the normal case);
+- a tensor the family map does not know is an error (strict) or a warning (strict=False);
+- a shape mismatch is an error naming the tensor and both shapes;
+- tied copies (decoder weights equal to the embeddings) must really be equal.
+"""
+
+import dataclasses
+import logging
+
+import flax.linen as nn
+import jax
+import numpy as np
+from flax import traverse_util
+
+from plmjax.hf.name_map import FamilySpec, add_prefix, from_hf_layout, hf_name_for, strip_prefix, to_hf_layout
+from plmjax.models.encoder import HEADS_BY_FAMILY
+
+log = logging.getLogger("plmjax")
+
+
+class CheckpointMismatchError(ValueError):
+    """The checkpoint and the model disagree; the message lists every disagreement."""
+
+
+@dataclasses.dataclass
+class LoadReport:
+    loaded: list = dataclasses.field(default_factory=list)
+    initialised: dict = dataclasses.field(default_factory=dict)  # component -> plmjax paths
+    dropped: list = dataclasses.field(default_factory=list)  # known tensors of heads not asked for
+    unknown: list = dataclasses.field(default_factory=list)  # only with strict=False
+
+
+def _listing(names, limit=20) -> str:
+    names = sorted(names)
+    shown = "\n  ".join(names[:limit])
+    more = f"\n  ... and {len(names) - limit} more" if len(names) > limit else ""
+    return f"\n  {shown}{more}"
+
+
+def known_names(spec: FamilySpec, config) -> set[str]:
+    """Every canonical HF name this family's map can produce, over all of its heads."""
+    names = set()
+    for head in HEADS_BY_FAMILY[config.family]:
+        for entry in spec.module_map(config, head).values():
+            # A module entry yields .weight/.bias; an entry naming one parameter is the name itself.
+            names |= {entry.hf_name, f"{entry.hf_name}.weight", f"{entry.hf_name}.bias"}
+    return names
+
+
+def params_from_state_dict(spec: FamilySpec, model: nn.Module, state: dict, strict: bool = True, rng=None):
+    """(params, LoadReport) for `model` from an HF state dict; raises CheckpointMismatchError."""
+    config, head = model.config, model.head
+    modules = spec.module_map(config, head)
+    abstract = traverse_util.flatten_dict(
+        nn.meta.unbox(jax.eval_shape(model.init, jax.random.key(0), model.dummy_inputs())["params"])
+    )
+    file_names = strip_prefix(state.keys(), spec)
+    report = LoadReport()
+    problems = []
+
+    expected = {}  # canonical HF name -> (plmjax path, component)
+    for path in abstract:
+        try:
+            component, name = hf_name_for(path, modules)
+        except KeyError:
+            raise AssertionError(f"the {spec.model_type} name map has no entry for {'/'.join(path)}") from None
+        expected[name] = (path, component)
+
+    tied = spec.tied_copies(config)
+    unused = set(file_names) - set(expected)
+    for name in list(unused):
+        if name in spec.buffers:
+            unused.discard(name)
+        elif name in tied:
+            unused.discard(name)
+            source = tied[name]
+            if source in file_names and not np.array_equal(state[file_names[name]], state[file_names[source]]):
+                problems.append(
+                    f"{file_names[name]} should be a tied copy of {file_names[source]} but differs; "
+                    "load with tie_word_embeddings=False to keep a separate decoder"
+                )
+    known = known_names(spec, config)
+    report.dropped = sorted(file_names[n] for n in unused if n in known)
+    unknown = sorted(file_names[n] for n in unused if n not in known)
+    if unknown:
+        if strict:
+            problems.append(
+                f"{len(unknown)} tensors in the file are unknown to the {spec.model_type} map:{_listing(unknown)}"
+            )
+        else:
+            report.unknown = unknown
+            log.warning("ignoring %d unknown tensors (strict=False):%s", len(unknown), _listing(unknown))
+
+    missing_by_component = {}
+    for name, (path, component) in expected.items():
+        if name not in file_names:
+            missing_by_component.setdefault(component, []).append((path, name))
+    fresh_components = []
+    for component, missing in missing_by_component.items():
+        wanted = [n for n, (_, c) in expected.items() if c == component]
+        if component != "backbone" and len(missing) == len(wanted):
+            fresh_components.append(component)
+            report.initialised[component] = sorted("/".join(p) for p, _ in missing)
+        else:
+            problems.append(
+                f"{len(missing)} {component} tensors the model needs are missing:{_listing(n for _, n in missing)}"
+            )
+
+    loaded = {}
+    for name, (path, _) in expected.items():
+        if name not in file_names:
+            continue
+        value = from_hf_layout(path, state[file_names[name]])
+        want = abstract[path]
+        if tuple(value.shape) != tuple(want.shape):
+            hf_shape = tuple(to_hf_layout(path, np.zeros(want.shape, np.int8)).shape)
+            problems.append(
+                f"{file_names[name]} has shape {tuple(state[file_names[name]].shape)} but the model needs "
+                f"{hf_shape} (plmjax parameter {'/'.join(path)})"
+            )
+            continue
+        loaded[path] = np.asarray(value, dtype=want.dtype)
+        report.loaded.append(name)
+
+    if problems:
+        raise CheckpointMismatchError(
+            f"checkpoint does not fit {spec.model_type} head={head!r}:\n" + "\n".join(problems)
+        )
+
+    if fresh_components:
+        fresh = traverse_util.flatten_dict(
+            nn.meta.unbox(
+                jax.jit(model.init)(rng if rng is not None else jax.random.key(0), model.dummy_inputs())["params"]
+            )
+        )
+        for component in fresh_components:
+            log.warning(
+                "the checkpoint has no %s weights: initialised %d new parameters (%s); train them before use",
+                component,
+                len(report.initialised[component]),
+                ", ".join(report.initialised[component]),
+            )
+        for path in abstract:
+            if path not in loaded:
+                loaded[path] = np.asarray(fresh[path])
+    if report.dropped:
+        log.info(
+            "dropped %d tensors of heads not used by head=%r:%s", len(report.dropped), head, _listing(report.dropped)
+        )
+    params = traverse_util.unflatten_dict({p: jax.numpy.asarray(v) for p, v in loaded.items()})
+    return params, report
+
+
+def state_dict_from_params(spec: FamilySpec, model: nn.Module, params) -> dict[str, np.ndarray]:
+    """Full HF names (base prefix inside head models) -> torch-layout arrays."""
+    modules = spec.module_map(model.config, model.head)
+    state = {}
+    for path, value in traverse_util.flatten_dict(params).items():
+        component, name = hf_name_for(path, modules)
+        state[add_prefix(name, component, spec, model.head)] = to_hf_layout(path, np.asarray(value))
+    return state

@@ -1,0 +1,149 @@
+"""The encoder family (BERT, RoBERTa, ALBERT, ELECTRA, DistilBERT): one stack, one model, config fields
+for the differences, and a head chosen by name."""
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+from plmjax.models.config import TransformerConfig
+from plmjax.models.heads import (
+    Classifier,
+    MaskedLMHead,
+    Pooler,
+    ReplacedTokenHead,
+    SentenceRelationHead,
+    TokenClassifier,
+)
+from plmjax.models.layers import Embeddings, TransformerLayer, attention_bias, dense
+from plmjax.models.outputs import ModelOutput
+
+_COMMON_HEADS = (None, "mlm", "classification", "token_classification", "span")
+HEADS_BY_FAMILY = {
+    "bert": _COMMON_HEADS + ("pretraining", "nsp", "sop"),
+    "albert": _COMMON_HEADS + ("pretraining", "nsp", "sop"),
+    "roberta": _COMMON_HEADS,
+    "electra": _COMMON_HEADS + ("rtd",),
+    "distilbert": _COMMON_HEADS,
+}
+# The sentence-relation task each family pretrains with, used by head="pretraining".
+NATIVE_SENTENCE_TASK = {"bert": "nsp", "albert": "sop"}
+
+
+def check_head(config: TransformerConfig, head: str | None) -> None:
+    heads = HEADS_BY_FAMILY.get(config.family)
+    if heads is None:
+        raise ValueError(f"family {config.family!r} is not an encoder; encoder families: {sorted(HEADS_BY_FAMILY)}")
+    if head not in heads:
+        raise ValueError(f"head {head!r} is not available for {config.family}; choose one of {list(heads)}")
+
+
+def uses_pooler(config: TransformerConfig, head: str | None) -> bool:
+    if not config.has_pooler:
+        return False
+    return head in (None, "pretraining", "nsp", "sop") or (
+        head == "classification" and config.classifier_activation is None
+    )
+
+
+class TransformerStack(nn.Module):
+    """num_layers layer applications over hidden_groups * inner_group_num distinct layers.
+
+    With one group per layer (the default) every layer has its own weights; ALBERT's single group
+    reuses the same weights at every depth.
+    """
+
+    config: TransformerConfig
+
+    def setup(self):
+        c = self.config
+        layer = nn.remat(TransformerLayer, static_argnums=(3,)) if c.remat else TransformerLayer
+        self.layers = [layer(c) for _ in range(c.hidden_groups * c.inner_group_num)]
+
+    def __call__(self, x, bias, deterministic=True):
+        c = self.config
+        layers_per_group = c.num_layers // c.hidden_groups
+        hidden_states, attentions = [x], []
+        for depth in range(c.num_layers):
+            group = depth // layers_per_group
+            for inner in range(c.inner_group_num):
+                x, probs = self.layers[group * c.inner_group_num + inner](x, bias, deterministic)
+                attentions.append(probs)
+            hidden_states.append(x)
+        return x, tuple(hidden_states), tuple(attentions)
+
+
+class EncoderModel(nn.Module):
+    """A bidirectional Transformer encoder with an optional head.
+
+    head: None (backbone, plus the pooler where the family has one), "mlm", "pretraining" (MLM + the
+    family's NSP/SOP), "nsp", "sop", "classification" (num_labels == 1: regression),
+    "token_classification", "span" (start/end logits) or "rtd" (ELECTRA discriminator).
+    """
+
+    config: TransformerConfig
+    head: str | None = None
+    num_labels: int = 2
+
+    def setup(self):
+        c, head = self.config, self.head
+        check_head(c, head)
+        self.embeddings = Embeddings(c)
+        self.encoder = TransformerStack(c)
+        if uses_pooler(c, head):
+            self.pooler = Pooler(c)
+        if head in ("mlm", "pretraining"):
+            self.mlm_head = MaskedLMHead(c)
+        if head in ("pretraining", "nsp", "sop"):
+            self.sentence_head = SentenceRelationHead(c)
+        if head == "classification":
+            self.classifier = Classifier(c, self.num_labels)
+        if head == "token_classification":
+            self.token_classifier = TokenClassifier(c, self.num_labels)
+        if head == "span":
+            self.span_head = dense(c, 2, ("embed", "labels"), "span_head")
+        if head == "rtd":
+            self.rtd_head = ReplacedTokenHead(c)
+
+    def __call__(
+        self,
+        input_ids,
+        attention_mask=None,
+        token_type_ids=None,
+        position_ids=None,
+        deterministic: bool = True,
+        output_hidden_states: bool = False,
+        output_attentions: bool = False,
+    ) -> ModelOutput:
+        c, head = self.config, self.head
+        x = self.embeddings(input_ids, token_type_ids, position_ids, deterministic)
+        bias = attention_bias(attention_mask, c.compute_dtype)
+        hidden, hidden_states, attentions = self.encoder(x, bias, deterministic)
+        pooled = self.pooler(hidden) if uses_pooler(c, head) else None
+
+        out = {}
+        if head in ("mlm", "pretraining"):
+            out["logits"] = self.mlm_head(hidden, self.embeddings)
+        if head == "pretraining":
+            out["sentence_logits"] = self.sentence_head(pooled, deterministic)
+        if head in ("nsp", "sop"):
+            out["logits"] = self.sentence_head(pooled, deterministic)
+        if head == "classification":
+            out["logits"] = self.classifier(hidden, pooled, deterministic)
+        if head == "token_classification":
+            out["logits"] = self.token_classifier(hidden, deterministic)
+        if head == "span":
+            # HF applies no dropout before qa_outputs.
+            logits = self.span_head(hidden)
+            out.update(logits=logits, start_logits=logits[..., 0], end_logits=logits[..., 1])
+        if head == "rtd":
+            out["logits"] = self.rtd_head(hidden)
+        return ModelOutput(
+            last_hidden_state=hidden,
+            pooler_output=pooled,
+            hidden_states=hidden_states if output_hidden_states else None,
+            attentions=attentions if output_attentions else None,
+            **out,
+        )
+
+    def dummy_inputs(self, batch: int = 1, length: int = 8):
+        """Inputs for model.init."""
+        return jnp.ones((batch, length), jnp.int32)

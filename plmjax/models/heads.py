@@ -1,0 +1,101 @@
+"""Task and pretraining heads for the encoder family. Each reads the backbone's hidden states."""
+
+import flax.linen as nn
+
+from plmjax.models.activations import activation
+from plmjax.models.config import TransformerConfig
+from plmjax.models.layers import dense, layer_norm
+
+
+class Pooler(nn.Module):
+    """dense + tanh on the first token (BERT's [CLS] pooler)."""
+
+    config: TransformerConfig
+
+    @nn.compact
+    def __call__(self, hidden):
+        c = self.config
+        return nn.tanh(dense(c, c.hidden_size, ("embed", "embed_out"), "dense")(hidden[:, 0]))
+
+
+class MaskedLMHead(nn.Module):
+    """transform (dense + activation + layer norm) then decode against the word embeddings, plus a bias."""
+
+    config: TransformerConfig
+
+    @nn.compact
+    def __call__(self, hidden, embeddings):
+        c = self.config
+        h = dense(c, c.embed_size, ("embed", "embed_in"), "transform")(hidden)
+        h = activation(c.mlm_head_act or c.hidden_act)(h)
+        h = layer_norm(c, "norm", "embed_in")(h)
+        if c.tie_word_embeddings:
+            logits = embeddings.attend(h)
+        else:
+            logits = dense(c, c.vocab_size, ("embed_in", "vocab"), "decoder", use_bias=False)(h)
+        bias = self.param(
+            "bias", nn.with_logical_partitioning(nn.initializers.zeros_init(), ("vocab",)), (c.vocab_size,)
+        )
+        return logits + bias.astype(logits.dtype)
+
+
+class Classifier(nn.Module):
+    """Sequence classification (num_labels == 1 is regression).
+
+    With config.classifier_activation None it reads the backbone pooler output (BERT, ALBERT);
+    otherwise it adds its own dense layer with that activation on the first token (RoBERTa, ELECTRA,
+    DistilBERT).
+    """
+
+    config: TransformerConfig
+    num_labels: int
+
+    @nn.compact
+    def __call__(self, hidden, pooled, deterministic=True):
+        c = self.config
+        drop = nn.Dropout(c.classifier_dropout_rate)
+        if c.classifier_activation is None:
+            x = pooled
+        else:
+            x = hidden[:, 0]
+            if c.classifier_input_dropout:
+                x = drop(x, deterministic=deterministic)
+            x = dense(c, c.hidden_size, ("embed", "embed_out"), "dense")(x)
+            x = activation(c.classifier_activation)(x)
+        x = drop(x, deterministic=deterministic)
+        return dense(c, self.num_labels, ("embed", "labels"), "out")(x)
+
+
+class TokenClassifier(nn.Module):
+    config: TransformerConfig
+    num_labels: int
+
+    @nn.compact
+    def __call__(self, hidden, deterministic=True):
+        c = self.config
+        hidden = nn.Dropout(c.classifier_dropout_rate)(hidden, deterministic=deterministic)
+        return dense(c, self.num_labels, ("embed", "labels"), "out")(hidden)
+
+
+class SentenceRelationHead(nn.Module):
+    """Two-way logits on the pooled output: next-sentence (BERT) or sentence-order (ALBERT) prediction."""
+
+    config: TransformerConfig
+
+    @nn.compact
+    def __call__(self, pooled, deterministic=True):
+        c = self.config
+        pooled = nn.Dropout(c.classifier_dropout_rate)(pooled, deterministic=deterministic)
+        return dense(c, 2, ("embed", "labels"), "out")(pooled)
+
+
+class ReplacedTokenHead(nn.Module):
+    """ELECTRA discriminator: one logit per token, "was this token replaced?"."""
+
+    config: TransformerConfig
+
+    @nn.compact
+    def __call__(self, hidden):
+        c = self.config
+        h = activation(c.hidden_act)(dense(c, c.hidden_size, ("embed", "embed_out"), "dense")(hidden))
+        return dense(c, 1, ("embed", "labels"), "prediction")(h)[..., 0]

@@ -1,0 +1,17 @@
+"""Parameter initialisation for any plmjax model."""
+
+import flax.linen as nn
+import jax
+
+
+def init_params(model: nn.Module, rng: jax.Array, batch: int = 1, length: int = 8):
+    """Fresh parameters as plain arrays (logical-axis boxes removed)."""
+    variables = jax.jit(model.init)(rng, model.dummy_inputs(batch, length))
+    return nn.meta.unbox(variables["params"])
+
+
+def abstract_params(model: nn.Module, boxed: bool = False):
+    """Shapes and dtypes of the parameters without computing them; boxed keeps the logical axes."""
+    variables = jax.eval_shape(model.init, jax.random.key(0), model.dummy_inputs())
+    params = variables["params"]
+    return params if boxed else nn.meta.unbox(params)

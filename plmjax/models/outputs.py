@@ -1,0 +1,25 @@
+"""Model outputs: pytrees, so they pass through jit, grad and vmap."""
+
+import flax.struct
+import jax
+
+
+@flax.struct.dataclass
+class ModelOutput:
+    """What a model returns. Fields a model does not compute are None.
+
+    logits: the head's main output (MLM vocabulary logits, class logits, per-token logits, RTD logits).
+    sentence_logits: NSP/SOP logits when the head also predicts them (head="pretraining").
+    start_logits, end_logits: span extraction.
+    hidden_states: input to the first layer, then every layer's output (when asked for).
+    attentions: every layer's attention probabilities [batch, heads, query, key] (when asked for).
+    """
+
+    last_hidden_state: jax.Array
+    pooler_output: jax.Array | None = None
+    logits: jax.Array | None = None
+    sentence_logits: jax.Array | None = None
+    start_logits: jax.Array | None = None
+    end_logits: jax.Array | None = None
+    hidden_states: tuple[jax.Array, ...] | None = None
+    attentions: tuple[jax.Array, ...] | None = None
