@@ -80,7 +80,10 @@ def params_from_state_dict(spec: FamilySpec, model: nn.Module, state: dict, stri
         elif name in tied:
             unused.discard(name)
             source = tied[name]
-            if source in file_names and not np.array_equal(state[file_names[name]], state[file_names[source]]):
+            differs = source in file_names and not np.array_equal(state[file_names[name]], state[file_names[source]])
+            # A differing tied matrix is a different model; a differing bias copy is one transformers 5
+            # leaves stale in untied models, unused by its forward pass.
+            if differs and name.endswith(".weight"):
                 problems.append(
                     f"{file_names[name]} should be a tied copy of {file_names[source]} but differs; "
                     "load with tie_word_embeddings=False to keep a separate decoder"
@@ -160,8 +163,12 @@ def params_from_state_dict(spec: FamilySpec, model: nn.Module, state: dict, stri
 def state_dict_from_params(spec: FamilySpec, model: nn.Module, params) -> dict[str, np.ndarray]:
     """Full HF names (base prefix inside head models) -> torch-layout arrays."""
     modules = spec.module_map(model.config, model.head)
-    state = {}
+    canonical = {}
     for path, value in traverse_util.flatten_dict(params).items():
         component, name = hf_name_for(path, modules)
-        state[add_prefix(name, component, spec, model.head)] = to_hf_layout(path, np.asarray(value))
-    return state
+        canonical[name] = (component, to_hf_layout(path, np.asarray(value)))
+    # transformers expects the bias copies as tensors of their own; tied matrices it re-ties itself.
+    for copy, source in spec.tied_copies(model.config).items():
+        if copy.endswith(".bias") and source in canonical:
+            canonical[copy] = canonical[source]
+    return {add_prefix(name, component, spec, model.head): value for name, (component, value) in canonical.items()}

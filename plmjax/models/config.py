@@ -5,7 +5,12 @@ from typing import Any
 
 import jax.numpy as jnp
 
-FAMILIES = ("bert", "roberta", "albert", "electra", "distilbert")
+ENCODER_FAMILIES = ("bert", "roberta", "albert", "electra", "distilbert")
+DECODER_FAMILIES = ("gpt2",)
+SEQ2SEQ_FAMILIES = ("bart", "t5")
+FAMILIES = ENCODER_FAMILIES + DECODER_FAMILIES + SEQ2SEQ_FAMILIES
+NORM_TYPES = ("layernorm", "rmsnorm")
+POSITION_EMBEDDING_TYPES = ("absolute", "relative_buckets")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,7 +31,8 @@ class TransformerConfig:
     max_position_embeddings: int = 512
     # 0 means the model has no token-type embeddings (DistilBERT).
     type_vocab_size: int = 2
-    pad_token_id: int = 0
+    # None: the model has no padding token (GPT-2); classification then reads the last position.
+    pad_token_id: int | None = 0
     # RoBERTa: positions count from pad_token_id + 1 and skip padding tokens.
     positions_from_padding: bool = False
     hidden_act: str = "gelu"
@@ -35,6 +41,10 @@ class TransformerConfig:
     layer_norm_eps: float = 1e-12
     hidden_dropout: float = 0.1
     attention_dropout: float = 0.1
+    # Dropout on the embeddings; None means hidden_dropout (GPT-2 has its own embd_pdrop).
+    embedding_dropout: float | None = None
+    # Dropout between the feed-forward's activation and its output projection (BART, T5).
+    activation_dropout: float = 0.0
     classifier_dropout: float | None = None
     # Cross-layer sharing (ALBERT): layers are split into groups that each reuse inner_group_num layers.
     num_hidden_groups: int | None = None
@@ -46,6 +56,46 @@ class TransformerConfig:
     classifier_activation: str | None = None
     classifier_input_dropout: bool = True
     tie_word_embeddings: bool = True
+
+    # --- Layer layout (defaults: BERT's post-norm LayerNorm layers with biases) ---
+    norm_type: str = "layernorm"  # or "rmsnorm" (T5: scale only, no mean subtraction, no bias)
+    # Pre-norm layers normalise each sub-block's input and end the stack with a final norm (GPT-2, T5);
+    # post-norm layers normalise after each residual addition (BERT, BART).
+    pre_norm: bool = False
+    # Biases on the attention and feed-forward projections (T5 has none).
+    use_bias: bool = True
+    # Gated feed-forward: act(x W_0) * (x W_1) then W_out (T5 v1.1 gated-gelu).
+    gated_mlp: bool = False
+    # Attention head width; None means hidden_size // num_heads (T5 sets d_kv independently).
+    attention_head_dim: int | None = None
+    # Scale attention scores by 1/sqrt(head_dim); T5 folds the scale into its initialisation instead.
+    scale_attention: bool = True
+
+    # --- Embeddings ---
+    # "absolute": learned position embeddings; "relative_buckets": T5's bucketed relative attention bias,
+    # computed once per stack and shared by its layers.
+    position_embedding_type: str = "absolute"
+    relative_attention_num_buckets: int = 32
+    relative_attention_max_distance: int = 128
+    # Added to position ids before the lookup (BART's learned positions start at 2).
+    position_id_offset: int = 0
+    # Multiply word embeddings by sqrt(hidden_size) (BART with scale_embedding).
+    scale_embedding: bool = False
+    # LayerNorm on the summed embeddings (BERT, BART's layernorm_embedding); GPT-2 and T5 have none.
+    embedding_norm: bool = True
+
+    # --- Decoders and encoder-decoders ---
+    # Decoder depth of an encoder-decoder; None means num_layers.
+    num_decoder_layers: int | None = None
+    # T5 with tied embeddings multiplies the decoder output by hidden_size ** -0.5 before the LM head.
+    scale_decoder_outputs: bool = False
+    bos_token_id: int | None = None
+    eos_token_id: int | None = None
+    decoder_start_token_id: int | None = None
+    # Generation defaults carried by the checkpoint (BART forces EOS as the last token).
+    forced_bos_token_id: int | None = None
+    forced_eos_token_id: int | None = None
+
     initializer_range: float = 0.02
     # Compute dtype and storage dtype of the parameters, by name ("float32", "bfloat16").
     dtype: str = "float32"
@@ -54,8 +104,16 @@ class TransformerConfig:
     remat: bool = False
 
     def __post_init__(self):
-        if self.hidden_size % self.num_heads:
+        if self.family not in FAMILIES:
+            raise ValueError(f"unknown family {self.family!r}; families: {list(FAMILIES)}")
+        if self.attention_head_dim is None and self.hidden_size % self.num_heads:
             raise ValueError(f"hidden_size {self.hidden_size} is not divisible by num_heads {self.num_heads}")
+        if self.norm_type not in NORM_TYPES:
+            raise ValueError(f"norm_type {self.norm_type!r} is not one of {NORM_TYPES}")
+        if self.position_embedding_type not in POSITION_EMBEDDING_TYPES:
+            raise ValueError(
+                f"position_embedding_type {self.position_embedding_type!r} is not one of {POSITION_EMBEDDING_TYPES}"
+            )
         if self.num_layers % self.hidden_groups:
             raise ValueError(f"num_layers {self.num_layers} is not divisible by num_hidden_groups {self.hidden_groups}")
         for name in ("dtype", "param_dtype"):
@@ -63,7 +121,19 @@ class TransformerConfig:
 
     @property
     def head_dim(self) -> int:
-        return self.hidden_size // self.num_heads
+        return self.attention_head_dim or self.hidden_size // self.num_heads
+
+    @property
+    def is_encoder_decoder(self) -> bool:
+        return self.family in SEQ2SEQ_FAMILIES
+
+    @property
+    def decoder_layers(self) -> int:
+        return self.num_decoder_layers or self.num_layers
+
+    @property
+    def embedding_dropout_rate(self) -> float:
+        return self.hidden_dropout if self.embedding_dropout is None else self.embedding_dropout
 
     @property
     def embed_size(self) -> int:
@@ -77,10 +147,6 @@ class TransformerConfig:
     @property
     def hidden_groups(self) -> int:
         return self.num_hidden_groups or self.num_layers
-
-    @property
-    def position_offset(self) -> int:
-        return self.pad_token_id + 1 if self.positions_from_padding else 0
 
     @property
     def classifier_dropout_rate(self) -> float:

@@ -66,8 +66,9 @@ class TransformerStack(nn.Module):
             group = depth // layers_per_group
             for inner in range(c.inner_group_num):
                 x, probs = self.layers[group * c.inner_group_num + inner](x, bias, deterministic)
+                # One entry per layer application (as transformers 5 reports ALBERT's inner layers).
+                hidden_states.append(x)
                 attentions.append(probs)
-            hidden_states.append(x)
         return x, tuple(hidden_states), tuple(attentions)
 
 

@@ -1,6 +1,6 @@
 """ALBERT <-> HF `albert`: factorised embeddings, layer groups shared across depth, SOP head."""
 
-from plmjax.hf.families.bert import BUFFERS, bert_style_config_fields, bert_style_config_to_hf, task_heads
+from plmjax.hf.families.bert import BUFFERS, bert_style_config_fields, bert_style_config_to_hf, mlm_output, task_heads
 from plmjax.hf.name_map import Entry, FamilySpec
 from plmjax.models.config import TransformerConfig
 
@@ -54,18 +54,14 @@ def module_map(c: TransformerConfig, head: str | None) -> dict:
         "pooler/dense": Entry("pooler", "pooler"),
         "mlm_head/transform": Entry("mlm", "predictions.dense"),
         "mlm_head/norm": Entry("mlm", "predictions.LayerNorm"),
-        "mlm_head/bias": Entry("mlm", "predictions.bias"),
-        "mlm_head/decoder": Entry("mlm", "predictions.decoder"),
         "sentence_head/out": Entry("sentence", "sop_classifier.classifier"),
     }
+    modules |= mlm_output(c, "predictions.bias", "predictions.decoder")[0]
     return modules | task_heads({"classifier/out": Entry("classifier", "classifier")})
 
 
 def tied_copies(c: TransformerConfig) -> dict:
-    copies = {"predictions.decoder.bias": "predictions.bias"}
-    if c.tie_word_embeddings:
-        copies["predictions.decoder.weight"] = "embeddings.word_embeddings.weight"
-    return copies
+    return mlm_output(c, "predictions.bias", "predictions.decoder")[1]
 
 
 SPEC = FamilySpec(

@@ -77,12 +77,28 @@ def bert_style_layers(num_layers: int) -> dict:
     return modules
 
 
+def mlm_output(c: TransformerConfig, bias: str, decoder: str) -> tuple[dict, dict]:
+    """(module entries, tied copies) of an MLM output layer that has both a head bias and a decoder bias.
+
+    Tied: the decoder weight copies the word embeddings and the decoder bias copies the head bias.
+    Untied: transformers 5 computes with the decoder's own weight and bias; the head bias is a stale copy.
+    """
+    if c.tie_word_embeddings:
+        copies = {f"{decoder}.weight": "embeddings.word_embeddings.weight", f"{decoder}.bias": bias}
+        return {"mlm_head/bias": Entry("mlm", bias)}, copies
+    entries = {"mlm_head/bias": Entry("mlm", f"{decoder}.bias"), "mlm_head/decoder": Entry("mlm", decoder)}
+    return entries, {bias: f"{decoder}.bias"}
+
+
 def task_heads(classifier: dict) -> dict:
     """Token classification and span heads, named alike in every encoder family, plus its classifier."""
     return classifier | {
         "token_classifier/out": Entry("token_classifier", "classifier"),
         "span_head": Entry("span", "qa_outputs"),
     }
+
+
+MLM_BIAS, MLM_DECODER = "cls.predictions.bias", "cls.predictions.decoder"
 
 
 def config_from_hf(hf: dict) -> TransformerConfig:
@@ -99,18 +115,14 @@ def module_map(c: TransformerConfig, head: str | None) -> dict:
         "pooler/dense": Entry("pooler", "pooler.dense"),
         "mlm_head/transform": Entry("mlm", "cls.predictions.transform.dense"),
         "mlm_head/norm": Entry("mlm", "cls.predictions.transform.LayerNorm"),
-        "mlm_head/bias": Entry("mlm", "cls.predictions.bias"),
-        "mlm_head/decoder": Entry("mlm", "cls.predictions.decoder"),
         "sentence_head/out": Entry("sentence", "cls.seq_relationship"),
     }
+    modules |= mlm_output(c, MLM_BIAS, MLM_DECODER)[0]
     return modules | task_heads({"classifier/out": Entry("classifier", "classifier")})
 
 
 def tied_copies(c: TransformerConfig) -> dict:
-    copies = {"cls.predictions.decoder.bias": "cls.predictions.bias"}
-    if c.tie_word_embeddings:
-        copies["cls.predictions.decoder.weight"] = "embeddings.word_embeddings.weight"
-    return copies
+    return mlm_output(c, MLM_BIAS, MLM_DECODER)[1]
 
 
 BUFFERS = ("embeddings.position_ids", "embeddings.token_type_ids")

@@ -6,6 +6,7 @@ from plmjax.hf.families.bert import (
     bert_style_config_to_hf,
     bert_style_embeddings,
     bert_style_layers,
+    mlm_output,
     task_heads,
 )
 from plmjax.hf.name_map import Entry, FamilySpec
@@ -30,9 +31,8 @@ def module_map(c: TransformerConfig, head: str | None) -> dict:
         "pooler/dense": Entry("pooler", "pooler.dense"),
         "mlm_head/transform": Entry("mlm", "lm_head.dense"),
         "mlm_head/norm": Entry("mlm", "lm_head.layer_norm"),
-        "mlm_head/bias": Entry("mlm", "lm_head.bias"),
-        "mlm_head/decoder": Entry("mlm", "lm_head.decoder"),
     }
+    modules |= mlm_output(c, "lm_head.bias", "lm_head.decoder")[0]
     return modules | task_heads(
         {
             "classifier/dense": Entry("classifier", "classifier.dense"),
@@ -42,10 +42,7 @@ def module_map(c: TransformerConfig, head: str | None) -> dict:
 
 
 def tied_copies(c: TransformerConfig) -> dict:
-    copies = {"lm_head.decoder.bias": "lm_head.bias"}
-    if c.tie_word_embeddings:
-        copies["lm_head.decoder.weight"] = "embeddings.word_embeddings.weight"
-    return copies
+    return mlm_output(c, "lm_head.bias", "lm_head.decoder")[1]
 
 
 SPEC = FamilySpec(
