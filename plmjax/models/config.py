@@ -5,6 +5,8 @@ from typing import Any
 
 import jax.numpy as jnp
 
+from plmjax.models.activations import activation
+
 ENCODER_FAMILIES = ("bert", "roberta", "albert", "electra", "distilbert")
 DECODER_FAMILIES = ("gpt2",)
 SEQ2SEQ_FAMILIES = ("bart", "t5")
@@ -117,7 +119,11 @@ class TransformerConfig:
         if self.num_layers % self.hidden_groups:
             raise ValueError(f"num_layers {self.num_layers} is not divisible by num_hidden_groups {self.hidden_groups}")
         for name in ("dtype", "param_dtype"):
-            jnp.dtype(getattr(self, name))  # fails early on a misspelt dtype
+            if getattr(self, name) not in ("float32", "bfloat16", "float16"):
+                raise ValueError(f"{name}={getattr(self, name)!r}; choose float32, bfloat16 or float16")
+        for name in ("hidden_act", "mlm_head_act", "classifier_activation"):
+            if getattr(self, name) is not None:
+                activation(getattr(self, name))  # fails early on an unknown activation
 
     @property
     def head_dim(self) -> int:
@@ -161,4 +167,8 @@ class TransformerConfig:
         return jnp.dtype(self.param_dtype)
 
     def replace(self, **changes) -> "TransformerConfig":
+        valid = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(changes) - valid)
+        if unknown:
+            raise TypeError(f"unknown TransformerConfig fields {unknown}; valid fields: {sorted(valid)}")
         return dataclasses.replace(self, **changes)
