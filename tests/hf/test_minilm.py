@@ -47,3 +47,16 @@ def test_sentence_embeddings_match_and_rank_paraphrases(minilm):
     np.testing.assert_allclose(ours, theirs, atol=1e-5, rtol=0)
     similarity = ours @ ours.T
     assert similarity[0, 1] > 0.5 > similarity[0, 2]
+
+
+def test_export_with_tokenizer_is_a_complete_hf_directory(minilm, tmp_path):
+    """save_pretrained(tokenizer=...) writes a directory that transformers loads whole: model and tokenizer."""
+    model, params, tokenizer, reference = minilm
+    plmjax.save_pretrained(model, params, str(tmp_path), tokenizer=tokenizer)
+    reloaded_tokenizer = transformers.AutoTokenizer.from_pretrained(tmp_path)
+    batch = reloaded_tokenizer(SENTENCES[:2], padding=True, return_tensors="pt")
+    assert batch["input_ids"].tolist() == tokenizer(SENTENCES[:2], padding=True)["input_ids"]
+    exported, info = transformers.AutoModel.from_pretrained(tmp_path, output_loading_info=True)
+    assert not any(info.values()), info
+    with torch.no_grad():
+        np.testing.assert_array_equal(exported.eval()(**batch).last_hidden_state, reference(**batch).last_hidden_state)
