@@ -18,6 +18,8 @@ setup(
         "transformers>=4.50",
         "tokenizers>=0.21",
         "tensorflow-datasets>=4.9",
+        # tfds imports it to prepare catalog datasets but declares it only for Python < 3.9.
+        "importlib_resources>=6",
         "ml-collections>=1.0",
         "safetensors>=0.5",
         "numpy>=1.26",
