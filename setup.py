@@ -24,6 +24,8 @@ setup(
         "safetensors>=0.5",
         "numpy>=1.26",
         "scipy>=1.11",
+        # TensorBoard event files without TensorFlow (plmjax.train.writers).
+        "tensorboardX>=2.6",
     ],
     extras_require={
         # torch is pinned by .ci/run to the CPU build; it and peft are references for the parity tests.

@@ -6,6 +6,11 @@ name it corresponds to ("encoder.layer.0.attention.self.query") and the componen
 bias, scale <-> weight, embedding <-> weight. A map entry may also name a single parameter
 ("mlm_head/bias" -> "cls.predictions.bias").
 
+An entry's layout says how HF stores the tensor: "linear" (torch Linear, kernels transposed), "conv1d"
+(GPT-2's Conv1D, kernels stored [in, out] like plmjax) or "row" (a vector stored as [1, n], BART's
+final_logits_bias). An entry with a part (index, count) is one of count equal slices, along the output
+features, of a fused HF tensor (GPT-2's c_attn holds query, key and value).
+
 HF names here are canonical: the backbone without its base-model prefix ("bert."), heads as they are.
 """
 
@@ -20,10 +25,19 @@ LEAF_TO_HF = {"kernel": "weight", "bias": "bias", "scale": "weight", "embedding"
 BASE_COMPONENTS = ("backbone", "pooler")
 
 
+LAYOUTS = ("linear", "conv1d", "row")
+
+
 @dataclasses.dataclass(frozen=True)
 class Entry:
     component: str
     hf_name: str
+    layout: str = "linear"
+    part: tuple[int, int] | None = None
+
+    def __post_init__(self):
+        if self.layout not in LAYOUTS:
+            raise ValueError(f"layout {self.layout!r} is not one of {LAYOUTS}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,35 +56,51 @@ class FamilySpec:
     tied_copies: Callable[[TransformerConfig], dict]
     # Non-parameter buffers some checkpoints carry (e.g. embeddings.position_ids).
     buffers: tuple[str, ...] = ()
+    # Regular expressions (re.fullmatch) for per-layer buffers (GPT-2's h.<i>.attn.bias causal masks).
+    buffer_patterns: tuple[str, ...] = ()
+    # (config, state dict) -> config, for what config.json can misreport (T5 tying under transformers 5).
+    config_from_weights: Callable[[TransformerConfig, dict], TransformerConfig] | None = None
+
+
+def entry_for(path: tuple[str, ...], modules: dict) -> tuple[Entry, str]:
+    """(map entry, HF name) of one plmjax parameter path; KeyError if the map has no entry."""
+    joined = "/".join(path)
+    if joined in modules:
+        entry = modules[joined]
+        return entry, entry.hf_name
+    entry = modules["/".join(path[:-1])]
+    return entry, f"{entry.hf_name}.{LEAF_TO_HF[path[-1]]}"
 
 
 def hf_name_for(path: tuple[str, ...], modules: dict) -> tuple[str, str]:
     """(component, HF name) of one plmjax parameter path; KeyError if the map has no entry."""
-    joined = "/".join(path)
-    if joined in modules:
-        entry = modules[joined]
-        return entry.component, entry.hf_name
-    entry = modules["/".join(path[:-1])]
-    return entry.component, f"{entry.hf_name}.{LEAF_TO_HF[path[-1]]}"
+    entry, name = entry_for(path, modules)
+    return entry.component, name
 
 
-def to_hf_layout(path: tuple[str, ...], value: np.ndarray) -> np.ndarray:
-    """plmjax Dense kernels are [in, out]; torch Linear weights are [out, in]."""
-    return value.T if path[-1] == "kernel" and value.ndim == 2 else value
+def to_hf_layout(path: tuple[str, ...], value: np.ndarray, layout: str = "linear") -> np.ndarray:
+    """plmjax Dense kernels are [in, out]; torch Linear weights are [out, in], Conv1D weights [in, out]."""
+    if layout == "row":
+        return value[None]
+    return value.T if layout == "linear" and path[-1] == "kernel" and value.ndim == 2 else value
 
 
-def from_hf_layout(path: tuple[str, ...], value: np.ndarray) -> np.ndarray:
-    return value.T if path[-1] == "kernel" and value.ndim == 2 else value
+def from_hf_layout(path: tuple[str, ...], value: np.ndarray, layout: str = "linear") -> np.ndarray:
+    if layout == "row":
+        return value[0] if value.ndim == 2 and value.shape[0] == 1 else value
+    return value.T if layout == "linear" and path[-1] == "kernel" and value.ndim == 2 else value
 
 
 def add_prefix(name: str, component: str, spec: FamilySpec, head: str | None) -> str:
-    """Full HF name: base-model tensors carry the base prefix inside head models."""
-    if head is not None and component in BASE_COMPONENTS:
+    """Full HF name: base-model tensors carry the base prefix inside head models (T5 has none: "")."""
+    if head is not None and spec.base_prefix and component in BASE_COMPONENTS:
         return f"{spec.base_prefix}.{name}"
     return name
 
 
 def strip_prefix(names, spec: FamilySpec) -> dict[str, str]:
     """{canonical name: name in the file}."""
+    if not spec.base_prefix:
+        return {n: n for n in names}
     prefix = spec.base_prefix + "."
     return {(n[len(prefix) :] if n.startswith(prefix) else n): n for n in names}

@@ -8,7 +8,7 @@ import jax
 from plmjax.hf.checkpoint_files import read_state_dict, write_safetensors
 from plmjax.hf.families import SPECS, spec_for
 from plmjax.hf.weights import params_from_state_dict, state_dict_from_params
-from plmjax.models.encoder import EncoderModel
+from plmjax.models.model_classes import build_model
 
 LABELLED_HEADS = ("classification", "token_classification")
 
@@ -33,19 +33,25 @@ def from_pretrained(
     """Load an HF model directory (config.json + model.safetensors or pytorch_model.bin).
 
     head: None, "mlm", "pretraining", "nsp", "sop", "classification", "regression" (classification with
-    one output), "token_classification", "span" or "rtd". A head the checkpoint lacks is initialised from
+    one output), "token_classification", "span" or "rtd" for the encoder families; None, "lm" or
+    "classification" for GPT-2 and BART; None or "lm" for T5. A head the checkpoint lacks is initialised from
     `rng` and reported. config_overrides replace TransformerConfig fields (dtype="bfloat16", remat=True,
     hidden_dropout=0.0, ...). Returns (model, params).
     """
     hf_config = read_hf_config(path)
     spec = spec_for(hf_config.get("model_type"))
-    config = spec.config_from_hf(hf_config).replace(**config_overrides)
+    config = spec.config_from_hf(hf_config)
+    state = read_state_dict(path)
+    if spec.config_from_weights is not None:
+        config = spec.config_from_weights(config, state)
+    config = config.replace(**config_overrides)
     if head == "regression":
         head, num_labels = "classification", 1
     if num_labels is None:
-        num_labels = len(hf_config.get("id2label") or {}) or 2
-    model = EncoderModel(config, head=head, num_labels=num_labels)
-    params, _ = params_from_state_dict(spec, model, read_state_dict(path), strict=strict, rng=rng)
+        # Only labelled heads read id2label (BART's config.json carries three labels whatever the head).
+        num_labels = (len(hf_config.get("id2label") or {}) if head in LABELLED_HEADS else 0) or 2
+    model = build_model(config, head=head, num_labels=num_labels)
+    params, _ = params_from_state_dict(spec, model, state, strict=strict, rng=rng)
     return model, params
 
 

@@ -12,14 +12,15 @@ Import rules (one family map decides every name):
 
 import dataclasses
 import logging
+import re
 
 import flax.linen as nn
 import jax
 import numpy as np
 from flax import traverse_util
 
-from plmjax.hf.name_map import FamilySpec, add_prefix, from_hf_layout, hf_name_for, strip_prefix, to_hf_layout
-from plmjax.models.encoder import HEADS_BY_FAMILY
+from plmjax.hf.name_map import FamilySpec, add_prefix, entry_for, from_hf_layout, strip_prefix, to_hf_layout
+from plmjax.models.model_classes import HEADS_BY_FAMILY
 
 log = logging.getLogger("plmjax")
 
@@ -64,18 +65,19 @@ def params_from_state_dict(spec: FamilySpec, model: nn.Module, state: dict, stri
     report = LoadReport()
     problems = []
 
-    expected = {}  # canonical HF name -> (plmjax path, component)
+    # canonical HF name -> (component, [(plmjax path, map entry)]); a fused HF tensor has several paths.
+    expected = {}
     for path in abstract:
         try:
-            component, name = hf_name_for(path, modules)
+            entry, name = entry_for(path, modules)
         except KeyError:
             raise AssertionError(f"the {spec.model_type} name map has no entry for {'/'.join(path)}") from None
-        expected[name] = (path, component)
+        expected.setdefault(name, (entry.component, []))[1].append((path, entry))
 
     tied = spec.tied_copies(config)
     unused = set(file_names) - set(expected)
     for name in list(unused):
-        if name in spec.buffers:
+        if name in spec.buffers or any(re.fullmatch(pattern, name) for pattern in spec.buffer_patterns):
             unused.discard(name)
         elif name in tied:
             unused.discard(name)
@@ -101,34 +103,37 @@ def params_from_state_dict(spec: FamilySpec, model: nn.Module, state: dict, stri
             log.warning("ignoring %d unknown tensors (strict=False):%s", len(unknown), _listing(unknown))
 
     missing_by_component = {}
-    for name, (path, component) in expected.items():
+    for name, (component, members) in expected.items():
         if name not in file_names:
-            missing_by_component.setdefault(component, []).append((path, name))
+            missing_by_component.setdefault(component, []).append((members, name))
     fresh_components = []
     for component, missing in missing_by_component.items():
-        wanted = [n for n, (_, c) in expected.items() if c == component]
+        wanted = [n for n, (c, _) in expected.items() if c == component]
         if component != "backbone" and len(missing) == len(wanted):
             fresh_components.append(component)
-            report.initialised[component] = sorted("/".join(p) for p, _ in missing)
+            report.initialised[component] = sorted("/".join(p) for members, _ in missing for p, _ in members)
         else:
             problems.append(
                 f"{len(missing)} {component} tensors the model needs are missing:{_listing(n for _, n in missing)}"
             )
 
     loaded = {}
-    for name, (path, _) in expected.items():
+    for name, (_, members) in expected.items():
         if name not in file_names:
             continue
-        value = from_hf_layout(path, state[file_names[name]])
-        want = abstract[path]
-        if tuple(value.shape) != tuple(want.shape):
-            hf_shape = tuple(to_hf_layout(path, np.zeros(want.shape, np.int8)).shape)
+        members = sorted(members, key=lambda member: member[1].part or (0, 1))
+        path, layout = members[0][0], members[0][1].layout
+        value = from_hf_layout(path, state[file_names[name]], layout)
+        want = fused_shape([abstract[p].shape for p, _ in members])
+        if tuple(value.shape) != want:
+            hf_shape = tuple(to_hf_layout(path, np.zeros(want, np.int8), layout).shape)
             problems.append(
                 f"{file_names[name]} has shape {tuple(state[file_names[name]].shape)} but the model needs "
-                f"{hf_shape} (plmjax parameter {'/'.join(path)})"
+                f"{hf_shape} (plmjax parameter {', '.join('/'.join(p) for p, _ in members)})"
             )
             continue
-        loaded[path] = np.asarray(value, dtype=want.dtype)
+        for (member_path, _), piece in zip(members, np.split(value, len(members), axis=-1), strict=True):
+            loaded[member_path] = np.asarray(piece, dtype=abstract[member_path].dtype)
         report.loaded.append(name)
 
     if problems:
@@ -160,13 +165,24 @@ def params_from_state_dict(spec: FamilySpec, model: nn.Module, state: dict, stri
     return params, report
 
 
+def fused_shape(shapes) -> tuple[int, ...]:
+    """Shape of equal parameters concatenated along their last axis (the output features)."""
+    first = tuple(shapes[0])
+    return first[:-1] + (first[-1] * len(shapes),)
+
+
 def state_dict_from_params(spec: FamilySpec, model: nn.Module, params) -> dict[str, np.ndarray]:
     """Full HF names (base prefix inside head models) -> torch-layout arrays."""
     modules = spec.module_map(model.config, model.head)
-    canonical = {}
+    parts = {}  # canonical HF name -> (component, layout, {part index: plmjax-layout array})
     for path, value in traverse_util.flatten_dict(params).items():
-        component, name = hf_name_for(path, modules)
-        canonical[name] = (component, to_hf_layout(path, np.asarray(value)))
+        entry, name = entry_for(path, modules)
+        index = entry.part[0] if entry.part else 0
+        parts.setdefault(name, (entry.component, entry.layout, path, {}))[3][index] = np.asarray(value)
+    canonical = {}
+    for name, (component, layout, path, pieces) in parts.items():
+        value = np.concatenate([pieces[i] for i in sorted(pieces)], axis=-1) if len(pieces) > 1 else pieces[0]
+        canonical[name] = (component, to_hf_layout(path, value, layout))
     # transformers expects the bias copies as tensors of their own; tied matrices it re-ties itself.
     for copy, source in spec.tied_copies(model.config).items():
         if copy.endswith(".bias") and source in canonical:

@@ -6,6 +6,7 @@ from typing import Any
 import jax.numpy as jnp
 
 from plmjax.models.activations import activation
+from plmjax.models.peft_config import PeftConfig
 
 ENCODER_FAMILIES = ("bert", "roberta", "albert", "electra", "distilbert")
 DECODER_FAMILIES = ("gpt2",)
@@ -91,6 +92,8 @@ class TransformerConfig:
     num_decoder_layers: int | None = None
     # T5 with tied embeddings multiplies the decoder output by hidden_size ** -0.5 before the LM head.
     scale_decoder_outputs: bool = False
+    # BART's final_logits_bias: a bias on the LM head's logits.
+    final_logits_bias: bool = False
     bos_token_id: int | None = None
     eos_token_id: int | None = None
     decoder_start_token_id: int | None = None
@@ -104,6 +107,8 @@ class TransformerConfig:
     param_dtype: str = "float32"
     # Rematerialise each layer in the backward pass (trades compute for activation memory).
     remat: bool = False
+    # Parameter-efficient modules (LoRA, IA3, adapters, prefixes, soft prompts); all off by default.
+    peft: PeftConfig = PeftConfig()
 
     def __post_init__(self):
         if self.family not in FAMILIES:

@@ -2,8 +2,10 @@
 for the differences, and a head chosen by name."""
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 
+from plmjax.models.attention import attention_bias
 from plmjax.models.config import TransformerConfig
 from plmjax.models.heads import (
     Classifier,
@@ -13,8 +15,10 @@ from plmjax.models.heads import (
     SentenceRelationHead,
     TokenClassifier,
 )
-from plmjax.models.layers import Embeddings, TransformerLayer, attention_bias, dense
+from plmjax.models.layers import Embeddings, dense
 from plmjax.models.outputs import ModelOutput
+from plmjax.models.stack import TransformerStack
+from plmjax.peft.prompt import SoftPrompt, prompt_attention_mask
 
 _COMMON_HEADS = (None, "mlm", "classification", "token_classification", "span")
 HEADS_BY_FAMILY = {
@@ -36,40 +40,17 @@ def check_head(config: TransformerConfig, head: str | None) -> None:
         raise ValueError(f"head {head!r} is not available for {config.family}; choose one of {list(heads)}")
 
 
+def gather_positions(hidden: jax.Array, positions: jax.Array) -> jax.Array:
+    """hidden [batch, length, width] at positions [batch, k] -> [batch, k, width]."""
+    return jnp.take_along_axis(hidden, positions[..., None].astype(jnp.int32), axis=1)
+
+
 def uses_pooler(config: TransformerConfig, head: str | None) -> bool:
     if not config.has_pooler:
         return False
     return head in (None, "pretraining", "nsp", "sop") or (
         head == "classification" and config.classifier_activation is None
     )
-
-
-class TransformerStack(nn.Module):
-    """num_layers layer applications over hidden_groups * inner_group_num distinct layers.
-
-    With one group per layer (the default) every layer has its own weights; ALBERT's single group
-    reuses the same weights at every depth.
-    """
-
-    config: TransformerConfig
-
-    def setup(self):
-        c = self.config
-        layer = nn.remat(TransformerLayer, static_argnums=(3,)) if c.remat else TransformerLayer
-        self.layers = [layer(c) for _ in range(c.hidden_groups * c.inner_group_num)]
-
-    def __call__(self, x, bias, deterministic=True):
-        c = self.config
-        layers_per_group = c.num_layers // c.hidden_groups
-        hidden_states, attentions = [x], []
-        for depth in range(c.num_layers):
-            group = depth // layers_per_group
-            for inner in range(c.inner_group_num):
-                x, probs = self.layers[group * c.inner_group_num + inner](x, bias, deterministic)
-                # One entry per layer application (as transformers 5 reports ALBERT's inner layers).
-                hidden_states.append(x)
-                attentions.append(probs)
-        return x, tuple(hidden_states), tuple(attentions)
 
 
 class EncoderModel(nn.Module):
@@ -89,6 +70,8 @@ class EncoderModel(nn.Module):
         check_head(c, head)
         self.embeddings = Embeddings(c)
         self.encoder = TransformerStack(c)
+        if c.peft.prompt_length:
+            self.soft_prompt = SoftPrompt(c)
         if uses_pooler(c, head):
             self.pooler = Pooler(c)
         if head in ("mlm", "pretraining"):
@@ -113,16 +96,22 @@ class EncoderModel(nn.Module):
         deterministic: bool = True,
         output_hidden_states: bool = False,
         output_attentions: bool = False,
+        masked_positions=None,
     ) -> ModelOutput:
+        """masked_positions: [batch, predictions] indices into the output sequence; the MLM head then runs only
+        there (logits [batch, predictions, vocab]), as original BERT did with max_predictions_per_seq. On
+        BERT-base at sequence 128 the vocabulary projection over every position is a fifth of a training step."""
         c, head = self.config, self.head
-        x = self.embeddings(input_ids, token_type_ids, position_ids, deterministic)
-        bias = attention_bias(attention_mask, c.compute_dtype)
+        prompt = self.soft_prompt() if c.peft.prompt_length else None
+        x = self.embeddings(input_ids, token_type_ids, position_ids, deterministic, prompt=prompt)
+        bias = attention_bias(prompt_attention_mask(c, attention_mask), c.compute_dtype)
         hidden, hidden_states, attentions = self.encoder(x, bias, deterministic)
         pooled = self.pooler(hidden) if uses_pooler(c, head) else None
 
         out = {}
         if head in ("mlm", "pretraining"):
-            out["logits"] = self.mlm_head(hidden, self.embeddings)
+            predicted = hidden if masked_positions is None else gather_positions(hidden, masked_positions)
+            out["logits"] = self.mlm_head(predicted, self.embeddings)
         if head == "pretraining":
             out["sentence_logits"] = self.sentence_head(pooled, deterministic)
         if head in ("nsp", "sop"):

@@ -1,5 +1,5 @@
-"""Building blocks shared by every family: dense and norm layers with logical axes, embeddings,
-multi-head attention, the feed-forward block and a Transformer layer."""
+"""Building blocks shared by every family: dense and norm layers with logical axes, embeddings and the
+feed-forward block. Attention is in attention.py, the Transformer layer and stack in stack.py."""
 
 import math
 
@@ -9,12 +9,17 @@ import jax.numpy as jnp
 
 from plmjax.models.activations import activation
 from plmjax.models.config import TransformerConfig
+from plmjax.peft.dense import AdaptedDense
+from plmjax.peft.prompt import word_vectors
 
 
 def dense(config: TransformerConfig, features: int, axes: tuple[str, str], name: str, use_bias: bool = True):
-    """A Dense layer whose kernel and bias carry logical axis names (in_axis, out_axis)."""
-    return nn.Dense(
-        features,
+    """A Dense layer whose kernel and bias carry logical axis names (in_axis, out_axis).
+
+    With LoRA or IA3 on (config.peft), an AdaptedDense: the same kernel and bias, plus the method's parameters
+    on the kernels its regexes match.
+    """
+    settings = dict(
         use_bias=use_bias,
         dtype=config.compute_dtype,
         param_dtype=config.params_dtype,
@@ -22,9 +27,21 @@ def dense(config: TransformerConfig, features: int, axes: tuple[str, str], name:
         bias_init=nn.with_logical_partitioning(nn.initializers.zeros_init(), axes[-1:]),
         name=name,
     )
+    if config.peft.adapts_dense:
+        return AdaptedDense(features, peft=config.peft, axes=axes, **settings)
+    return nn.Dense(features, **settings)
 
 
 def layer_norm(config: TransformerConfig, name: str, axis_name: str = "embed"):
+    """The config's norm: LayerNorm, or RMSNorm (T5: scale only, no mean subtraction, no bias)."""
+    if config.norm_type == "rmsnorm":
+        return nn.RMSNorm(
+            epsilon=config.layer_norm_eps,
+            dtype=config.compute_dtype,
+            param_dtype=config.params_dtype,
+            scale_init=nn.with_logical_partitioning(nn.initializers.ones_init(), (axis_name,)),
+            name=name,
+        )
     return nn.LayerNorm(
         epsilon=config.layer_norm_eps,
         dtype=config.compute_dtype,
@@ -46,112 +63,114 @@ def embed(config: TransformerConfig, num: int, features: int, axes: tuple[str, s
     )
 
 
-def padding_position_ids(input_ids: jax.Array, pad_token_id: int) -> jax.Array:
-    """RoBERTa positions: count non-pad tokens from pad_token_id + 1; pad tokens get pad_token_id."""
+def padding_position_ids(input_ids: jax.Array, pad_token_id: int, leading: int = 0, offset: int = 0) -> jax.Array:
+    """RoBERTa positions: count non-pad tokens from pad_token_id + 1; pad tokens get pad_token_id.
+
+    leading: soft prompt tokens in front of input_ids (they count as tokens); offset: positions the prefix of
+    prefix tuning takes before everything (as transformers' past_key_values length).
+    """
     not_pad = (input_ids != pad_token_id).astype(jnp.int32)
-    return jnp.cumsum(not_pad, axis=1) * not_pad + pad_token_id
+    if leading:
+        not_pad = jnp.concatenate([jnp.ones((not_pad.shape[0], leading), jnp.int32), not_pad], axis=1)
+    return (jnp.cumsum(not_pad, axis=1) + offset) * not_pad + pad_token_id
 
 
 class Embeddings(nn.Module):
-    """Token + position (+ token type) embeddings, layer norm, dropout, optional projection to hidden_size."""
+    """Token (+ position, + token type) embeddings, optional norm, dropout, optional projection to hidden_size.
+
+    shared_word_embeddings: an nn.Embed owned elsewhere (an encoder-decoder's table, shared by both sides);
+    None gives this module its own "word_embeddings".
+    """
 
     config: TransformerConfig
+    shared_word_embeddings: nn.Module | None = None
 
     def setup(self):
         c = self.config
-        self.word_embeddings = embed(c, c.vocab_size, c.embed_size, ("vocab", "embed_in"), "word_embeddings")
-        self.position_embeddings = embed(
-            c, c.max_position_embeddings, c.embed_size, ("positions", "embed_in"), "position_embeddings"
-        )
+        if self.shared_word_embeddings is None:
+            self.word_embeddings = embed(c, c.vocab_size, c.embed_size, ("vocab", "embed_in"), "word_embeddings")
+        if c.position_embedding_type == "absolute":
+            self.position_embeddings = embed(
+                c,
+                c.max_position_embeddings + c.position_id_offset,
+                c.embed_size,
+                ("positions", "embed_in"),
+                "position_embeddings",
+            )
         if c.type_vocab_size:
             self.token_type_embeddings = embed(
                 c, c.type_vocab_size, c.embed_size, ("token_types", "embed_in"), "token_type_embeddings"
             )
-        self.norm = layer_norm(c, "norm", "embed_in")
-        self.dropout = nn.Dropout(c.hidden_dropout)
+        if c.embedding_norm:
+            self.norm = layer_norm(c, "norm", "embed_in")
+        self.dropout = nn.Dropout(c.embedding_dropout_rate)
         if c.projects_embeddings:
             self.projection = dense(c, c.hidden_size, ("embed_in", "embed"), "projection")
 
-    def __call__(self, input_ids, token_type_ids=None, position_ids=None, deterministic=True):
+    def words(self) -> nn.Embed:
+        return self.word_embeddings if self.shared_word_embeddings is None else self.shared_word_embeddings
+
+    def __call__(self, input_ids, token_type_ids=None, position_ids=None, deterministic=True, prompt=None):
+        """position_ids: [batch or 1, length]; None counts from 0 (from the padding index for RoBERTa).
+
+        prompt: soft token vectors [prompt_length, embed_size] placed as config.peft.prompt_placement says
+        (see plmjax.peft.prompt); in front of the input they take token type 0 and the first positions.
+        With prefix tuning, positions count from config.peft.prefix_length.
+        """
         c = self.config
-        if position_ids is None:
-            if c.positions_from_padding:
-                position_ids = padding_position_ids(input_ids, c.pad_token_id)
+
+        def lookup(ids):
+            x = self.words()(ids)
+            if c.scale_embedding:
+                x = x * jnp.asarray(math.sqrt(c.embed_size), x.dtype)
+            return x
+
+        x = word_vectors(c, lookup, input_ids, prompt)
+        soft = x.shape[1] - input_ids.shape[1]  # soft tokens put in front of the input
+        if c.position_embedding_type == "absolute":
+            if position_ids is None:
+                if c.positions_from_padding:
+                    position_ids = padding_position_ids(input_ids, c.pad_token_id, soft, c.peft.prefix_length)
+                else:
+                    position_ids = jnp.arange(x.shape[1])[None, :] + c.peft.prefix_length
             else:
-                position_ids = jnp.arange(input_ids.shape[1])[None, :]
-        x = self.word_embeddings(input_ids) + self.position_embeddings(position_ids)
+                if soft:
+                    leading = jnp.broadcast_to(jnp.arange(soft), (position_ids.shape[0], soft))
+                    position_ids = jnp.concatenate([leading, position_ids + soft], axis=1)
+                position_ids = position_ids + c.peft.prefix_length
+            x = x + self.position_embeddings(position_ids + c.position_id_offset)
         if c.type_vocab_size:
             if token_type_ids is None:
-                token_type_ids = jnp.zeros_like(input_ids)
+                token_type_ids = jnp.zeros(x.shape[:2], jnp.int32)
+            elif soft:
+                leading = jnp.zeros((token_type_ids.shape[0], soft), jnp.asarray(token_type_ids).dtype)
+                token_type_ids = jnp.concatenate([leading, token_type_ids], axis=1)
             x = x + self.token_type_embeddings(token_type_ids)
-        x = self.dropout(self.norm(x), deterministic=deterministic)
+        if c.embedding_norm:
+            x = self.norm(x)
+        x = self.dropout(x, deterministic=deterministic)
         if c.projects_embeddings:
             x = self.projection(x)
         return x
 
     def attend(self, hidden):
         """Logits against the (tied) word embeddings: hidden @ word_embeddings.T."""
-        return self.word_embeddings.attend(hidden)
-
-
-def attention_bias(attention_mask: jax.Array | None, dtype) -> jax.Array | None:
-    """[batch, keys] 0/1 mask -> additive [batch, 1, 1, keys] bias (0 to keep, dtype min to drop)."""
-    if attention_mask is None:
-        return None
-    keep = attention_mask[:, None, None, :].astype(bool)
-    return jnp.where(keep, 0.0, jnp.finfo(dtype).min).astype(dtype)
-
-
-class SelfAttention(nn.Module):
-    """Multi-head scaled dot-product self-attention with query/key/value/output projections."""
-
-    config: TransformerConfig
-
-    @nn.compact
-    def __call__(self, x, bias, deterministic=True):
-        c = self.config
-        batch, length, _ = x.shape
-        heads, head_dim = c.num_heads, c.head_dim
-
-        def project(name):
-            y = dense(c, heads * head_dim, ("embed", "heads"), name)(x)
-            return y.reshape(batch, length, heads, head_dim)
-
-        query, key, value = project("query"), project("key"), project("value")
-        # Scale the query rather than the scores: fewer multiplies, same result.
-        query = query * jnp.asarray(1.0 / math.sqrt(head_dim), query.dtype)
-        scores = jnp.einsum("bqhd,bkhd->bhqk", query, key).astype(jnp.float32)
-        if bias is not None:
-            scores = scores + bias.astype(jnp.float32)
-        # Softmax in float32 even under bfloat16 compute: it is where low precision hurts.
-        probs = jax.nn.softmax(scores, axis=-1)
-        probs = nn.Dropout(c.attention_dropout)(probs, deterministic=deterministic).astype(value.dtype)
-        context = jnp.einsum("bhqk,bkhd->bqhd", probs, value).reshape(batch, length, heads * head_dim)
-        return dense(c, c.hidden_size, ("heads", "embed"), "output")(context), probs
+        return self.words().attend(hidden)
 
 
 class FeedForward(nn.Module):
+    """dense -> activation -> dense, then dropout. Gated (T5 v1.1): act(x W_i) * (x W_linear) -> dense."""
+
     config: TransformerConfig
 
     @nn.compact
     def __call__(self, x, deterministic=True):
         c = self.config
-        h = dense(c, c.intermediate_size, ("embed", "mlp"), "intermediate")(x)
+        h = dense(c, c.intermediate_size, ("embed", "mlp"), "intermediate", use_bias=c.use_bias)(x)
         h = activation(c.hidden_act)(h)
-        h = dense(c, c.hidden_size, ("mlp", "embed"), "output")(h)
+        if c.gated_mlp:
+            h = h * dense(c, c.intermediate_size, ("embed", "mlp"), "intermediate_linear", use_bias=c.use_bias)(x)
+        if c.activation_dropout:
+            h = nn.Dropout(c.activation_dropout)(h, deterministic=deterministic)
+        h = dense(c, c.hidden_size, ("mlp", "embed"), "output", use_bias=c.use_bias)(h)
         return nn.Dropout(c.hidden_dropout)(h, deterministic=deterministic)
-
-
-class TransformerLayer(nn.Module):
-    """Post-norm encoder layer (BERT): x = norm(x + attn(x)); x = norm(x + ffn(x))."""
-
-    config: TransformerConfig
-
-    @nn.compact
-    def __call__(self, x, bias, deterministic=True):
-        c = self.config
-        attended, probs = SelfAttention(c, name="attention")(x, bias, deterministic)
-        attended = nn.Dropout(c.hidden_dropout)(attended, deterministic=deterministic)
-        x = layer_norm(c, "attention_norm")(x + attended)
-        x = layer_norm(c, "mlp_norm")(x + FeedForward(c, name="mlp")(x, deterministic))
-        return x, probs

@@ -11,8 +11,11 @@ class ModelOutput:
     logits: the head's main output (MLM vocabulary logits, class logits, per-token logits, RTD logits).
     sentence_logits: NSP/SOP logits when the head also predicts them (head="pretraining").
     start_logits, end_logits: span extraction.
-    hidden_states: input to the first layer, then every layer's output (when asked for).
-    attentions: every layer's attention probabilities [batch, heads, query, key] (when asked for).
+    hidden_states: input to the first layer, then every layer's output (when asked for); the decoder's in
+        an encoder-decoder.
+    attentions: every layer's attention probabilities [batch, heads, query, key] (when asked for); the
+        decoder's self-attention in an encoder-decoder.
+    encoder_last_hidden_state, encoder_hidden_states, encoder_attentions: the encoder's, in an encoder-decoder.
     """
 
     last_hidden_state: jax.Array
@@ -23,3 +26,6 @@ class ModelOutput:
     end_logits: jax.Array | None = None
     hidden_states: tuple[jax.Array, ...] | None = None
     attentions: tuple[jax.Array, ...] | None = None
+    encoder_last_hidden_state: jax.Array | None = None
+    encoder_hidden_states: tuple[jax.Array, ...] | None = None
+    encoder_attentions: tuple[jax.Array, ...] | None = None

@@ -36,6 +36,62 @@ _DISTILBERT = dict(
     classifier_input_dropout=False,
     classifier_dropout=0.2,
 )
+_GPT2 = dict(
+    family="gpt2",
+    vocab_size=50257,
+    max_position_embeddings=1024,
+    hidden_act="gelu_new",
+    layer_norm_eps=1e-5,
+    type_vocab_size=0,
+    pad_token_id=None,
+    bos_token_id=50256,
+    eos_token_id=50256,
+    embedding_norm=False,
+    pre_norm=True,
+    has_pooler=False,
+)
+_BART = dict(
+    family="bart",
+    vocab_size=50265,
+    max_position_embeddings=1024,
+    position_id_offset=2,
+    layer_norm_eps=1e-5,
+    activation_dropout=0.1,
+    classifier_dropout=0.0,
+    type_vocab_size=0,
+    pad_token_id=1,
+    bos_token_id=0,
+    eos_token_id=2,
+    decoder_start_token_id=2,
+    forced_eos_token_id=2,
+    has_pooler=False,
+    final_logits_bias=True,
+    classifier_activation="tanh",
+)
+_T5 = dict(
+    family="t5",
+    vocab_size=32128,
+    attention_head_dim=64,
+    hidden_act="relu",
+    hidden_dropout=0.1,
+    attention_dropout=0.1,
+    activation_dropout=0.1,
+    layer_norm_eps=1e-6,
+    norm_type="rmsnorm",
+    pre_norm=True,
+    use_bias=False,
+    scale_attention=False,
+    position_embedding_type="relative_buckets",
+    embedding_norm=False,
+    type_vocab_size=0,
+    has_pooler=False,
+    scale_decoder_outputs=True,
+    pad_token_id=0,
+    eos_token_id=1,
+    decoder_start_token_id=0,
+)
+# T5 v1.1: gated-GELU feed-forward, untied LM head (so no output rescaling).
+_T5_V1_1 = dict(_T5, hidden_act="gelu_new", gated_mlp=True, tie_word_embeddings=False, scale_decoder_outputs=False)
 
 PRESETS = {
     "bert-base": dict(),
@@ -52,6 +108,14 @@ PRESETS = {
     "electra-base-discriminator": dict(_ELECTRA),
     "electra-base-generator": dict(_ELECTRA, hidden_size=256, num_heads=4, intermediate_size=1024),
     "distilbert-base": dict(_DISTILBERT),
+    "gpt2": dict(_GPT2),
+    "gpt2-medium": dict(_GPT2, hidden_size=1024, num_layers=24, num_heads=16, intermediate_size=4096),
+    "bart-base": dict(_BART, hidden_size=768, num_layers=6, num_heads=12, intermediate_size=3072),
+    "bart-large": dict(_BART, hidden_size=1024, num_layers=12, num_heads=16, intermediate_size=4096),
+    "t5-small": dict(_T5, hidden_size=512, num_layers=6, num_heads=8, intermediate_size=2048),
+    "t5-base": dict(_T5, hidden_size=768, num_layers=12, num_heads=12, intermediate_size=3072),
+    "t5-v1_1-small": dict(_T5_V1_1, hidden_size=512, num_layers=8, num_heads=6, intermediate_size=1024),
+    "t5-v1_1-base": dict(_T5_V1_1, hidden_size=768, num_layers=12, num_heads=12, intermediate_size=2048),
 }
 
 

@@ -1,8 +1,11 @@
 """One explicit HF name map per family, looked up by config.json's model_type."""
 
-from plmjax.hf.families import albert, bert, distilbert, electra, roberta
+from plmjax.hf.families import albert, bart, bert, distilbert, electra, gpt2, roberta, t5
 
-SPECS = {spec.model_type: spec for spec in (bert.SPEC, roberta.SPEC, albert.SPEC, electra.SPEC, distilbert.SPEC)}
+SPECS = {
+    spec.model_type: spec
+    for spec in (bert.SPEC, roberta.SPEC, albert.SPEC, electra.SPEC, distilbert.SPEC, gpt2.SPEC, bart.SPEC, t5.SPEC)
+}
 
 
 def spec_for(model_type: str):

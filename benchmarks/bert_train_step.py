@@ -1,0 +1,344 @@
+"""Training-step throughput of BERT masked-LM pretraining: plmjax vs transformers (PyTorch), one run, one machine.
+
+Each side times forward + backward + AdamW on the same random batch (random init, float32, dropout on) and
+reports tokens/s, their ratio, and model FLOPs utilisation (MFU): the FLOPs the step performs per second as a
+fraction of the machine's float32 matmul rate, which this script measures itself (best of JAX and torch).
+
+    python benchmarks/bert_train_step.py                      # BERT-base, batch 16, sequence 128
+    python benchmarks/bert_train_step.py --steps=2 --layers=2 --hidden=128 --heads=2 --seq=32   # smoke run
+
+Results and the command that made them: docs/benchmarks.md.
+"""
+
+import argparse
+import os
+import statistics
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from plmjax.models import EncoderModel, TransformerConfig, init_params, preset
+
+MASK_RATE = 0.15
+ADAMW = dict(learning_rate=1e-4, b1=0.9, b2=0.999, eps=1e-8, weight_decay=0.01)
+
+
+def cpu_count() -> int:
+    return len(os.sched_getaffinity(0))
+
+
+def make_batch(vocab_size: int, batch: int, seq: int, seed: int = 0) -> dict:
+    """Random tokens with round(MASK_RATE * seq) labelled positions per sequence (BERT's masking budget).
+
+    `labels` is the transformers form (-100 where unlabelled); `masked_positions`/`masked_labels` list the same
+    labels by position, the form original BERT fed its MLM head (max_predictions_per_seq).
+    """
+    rng = np.random.default_rng(seed)
+    input_ids = rng.integers(0, vocab_size, (batch, seq), dtype=np.int32)
+    predictions = max(1, round(MASK_RATE * seq))
+    positions = np.sort(np.argsort(rng.random((batch, seq)), axis=1)[:, :predictions], axis=1).astype(np.int32)
+    masked_labels = rng.integers(0, vocab_size, (batch, predictions), dtype=np.int32)
+    labels = np.full((batch, seq), -100, np.int32)
+    np.put_along_axis(labels, positions, masked_labels, axis=1)
+    return dict(
+        input_ids=input_ids,
+        attention_mask=np.ones((batch, seq), np.int32),
+        labels=labels,
+        masked_positions=positions,
+        masked_labels=masked_labels,
+    )
+
+
+# ---------------------------------------------------------------------------------------------- FLOPs
+
+
+def train_flops(config: TransformerConfig, batch: int, seq: int, predictions: int | None = None) -> float:
+    """Matmul FLOPs of one MLM training step: 3 x forward (the backward pass costs two forwards).
+
+    predictions: vocabulary logits computed at this many positions per sequence (None: all of them).
+    Elementwise work (softmax, GELU, norms, AdamW) is not counted, as is usual for MFU.
+    """
+    c = config
+    tokens = batch * seq
+    layer_params = 4 * c.hidden_size * c.hidden_size + 2 * c.hidden_size * c.intermediate_size
+    encoder = 2 * tokens * c.num_layers * layer_params
+    # Scores (q.k) and context (p.v): 2 * seq * hidden multiply-adds per token and layer.
+    attention = 2 * tokens * c.num_layers * 2 * seq * c.hidden_size
+    head_tokens = batch * (seq if predictions is None else predictions)
+    mlm_head = 2 * head_tokens * (c.hidden_size * c.embed_size + c.embed_size * c.vocab_size)
+    projection = 2 * tokens * c.embed_size * c.hidden_size if c.projects_embeddings else 0
+    return 3.0 * (encoder + attention + mlm_head + projection)
+
+
+def matmul_rate_jax(sizes=(1024, 2048, 4096), reps: int = 5) -> float:
+    """Best float32 FLOP/s of jnp.dot over square sizes (best of `reps` at each)."""
+    best = 0.0
+    for n in sizes:
+        a = jax.random.normal(jax.random.key(0), (n, n), jnp.float32)
+        b = jax.random.normal(jax.random.key(1), (n, n), jnp.float32)
+        dot = jax.jit(jnp.dot)
+        seconds = min(time_calls(lambda a=a, b=b, dot=dot: dot(a, b).block_until_ready(), reps, warmup=1))
+        best = max(best, 2 * n**3 / seconds)
+    return best
+
+
+def matmul_rate_torch(sizes=(1024, 2048, 4096), reps: int = 5) -> float:
+    import torch
+
+    best = 0.0
+    for n in sizes:
+        a, b = torch.randn(n, n), torch.randn(n, n)
+        seconds = min(time_calls(lambda a=a, b=b: a @ b, reps, warmup=1))
+        best = max(best, 2 * n**3 / seconds)
+    return best
+
+
+def time_calls(fn, reps: int, warmup: int = 1) -> list[float]:
+    for _ in range(warmup):
+        fn()
+    seconds = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        fn()
+        seconds.append(time.perf_counter() - start)
+    return seconds
+
+
+# --------------------------------------------------------------------------------------------- plmjax
+
+
+def unroll_threefry_on_cpu() -> bool:
+    """Lower JAX's threefry hash unrolled on CPU too, as JAX already does on GPU and TPU. Same bits, faster.
+
+    On CPU JAX emits threefry as a 5-iteration rolled loop (smaller programs, quicker compiles). Each iteration
+    is a separate pass over memory, which makes dropout's random bits ~9x slower than the unrolled form that
+    XLA fuses into one loop: about 1 s of a 10 s BERT-base step here. This reaches into JAX internals; if they
+    have moved it changes nothing and returns False.
+    """
+    try:
+        from jax._src.interpreters import mlir
+        from jax._src.random import threefry2x32
+    except ImportError:
+        return False
+    rule = getattr(threefry2x32, "_threefry2x32_lowering_rule", None)
+    if rule is None:
+        return False
+    mlir.register_lowering(threefry2x32.threefry2x32_p, rule, platform="cpu")
+    return True
+
+
+def plmjax_loss(model: EncoderModel, params, batch: dict, rng, deterministic: bool = False):
+    """Mean cross-entropy over labelled positions; with `masked_positions` in the batch the MLM head runs only
+    there (its logits are [batch, predictions, vocab]) and the labels are `masked_labels`."""
+    masked_positions = batch.get("masked_positions")
+    output = model.apply(
+        {"params": params},
+        batch["input_ids"],
+        attention_mask=batch["attention_mask"],
+        masked_positions=masked_positions,
+        deterministic=deterministic,
+        rngs=None if deterministic else {"dropout": rng},
+    )
+    labels = batch["labels"] if masked_positions is None else batch["masked_labels"]
+    labelled = labels >= 0
+    nll = optax.softmax_cross_entropy_with_integer_labels(output.logits, jnp.where(labelled, labels, 0))
+    return jnp.sum(nll * labelled) / jnp.maximum(jnp.sum(labelled), 1)
+
+
+def plmjax_train_step(model: EncoderModel, optimizer, deterministic: bool = False):
+    """jit(step)(params, opt_state, batch, rng) -> (params, opt_state, loss); params and state are donated."""
+
+    def step(params, opt_state, batch, rng):
+        loss, grads = jax.value_and_grad(lambda p: plmjax_loss(model, p, batch, rng, deterministic))(params)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state, loss
+
+    return jax.jit(step, donate_argnums=(0, 1))
+
+
+def plmjax_batch(batch: dict, masked: bool) -> dict:
+    keys = ("input_ids", "attention_mask") + (("masked_positions", "masked_labels") if masked else ("labels",))
+    return {k: jnp.asarray(batch[k]) for k in keys}
+
+
+def run_plmjax(config: TransformerConfig, batch: dict, steps: int, masked: bool) -> dict:
+    model = EncoderModel(config, head="mlm")
+    params = init_params(model, jax.random.key(0))
+    optimizer = optax.adamw(**ADAMW)
+    opt_state = optimizer.init(params)
+    inputs = plmjax_batch(batch, masked)
+    step = plmjax_train_step(model, optimizer)
+    keys = jax.random.split(jax.random.key(1), steps + 1)
+    compiled = step.lower(params, opt_state, inputs, keys[0]).compile()
+    cost = compiled.cost_analysis()
+    cost = cost[0] if isinstance(cost, list) else cost  # a list in older jax
+
+    state = [params, opt_state]
+    losses = []
+
+    def one_step(key):
+        state[0], state[1], loss = compiled(state[0], state[1], inputs, key)
+        loss.block_until_ready()
+        losses.append(loss)
+
+    one_step(keys[0])  # warm-up: first-run allocations
+    seconds = [time_calls(lambda k=k: one_step(k), 1, warmup=0)[0] for k in keys[1:]]
+    return dict(seconds=seconds, xla_flops=float(cost.get("flops", float("nan"))), loss=float(losses[-1]))
+
+
+# -------------------------------------------------------------------------------------------- PyTorch
+
+
+def torch_model(config: TransformerConfig, hf_dir: str | None = None):
+    """transformers.BertForMaskedLM with SDPA attention: random init from the config, or loaded from hf_dir."""
+    import transformers
+
+    if hf_dir is not None:
+        return transformers.BertForMaskedLM.from_pretrained(hf_dir, attn_implementation="sdpa")
+    hf_config = transformers.BertConfig(
+        vocab_size=config.vocab_size,
+        hidden_size=config.hidden_size,
+        num_hidden_layers=config.num_layers,
+        num_attention_heads=config.num_heads,
+        intermediate_size=config.intermediate_size,
+        hidden_act=config.hidden_act,
+        hidden_dropout_prob=config.hidden_dropout,
+        attention_probs_dropout_prob=config.attention_dropout,
+        max_position_embeddings=config.max_position_embeddings,
+        type_vocab_size=config.type_vocab_size,
+        layer_norm_eps=config.layer_norm_eps,
+    )
+    return transformers.BertForMaskedLM._from_config(hf_config, attn_implementation="sdpa")
+
+
+def torch_train_step(model, optimizer):
+    """step(batch) -> loss tensor; model in training mode (dropout on)."""
+    model.train()
+
+    def step(batch):
+        optimizer.zero_grad(set_to_none=True)
+        loss = model(**batch).loss
+        loss.backward()
+        optimizer.step()
+        return loss.detach()
+
+    return step
+
+
+def torch_batch(batch: dict) -> dict:
+    import torch
+
+    return {k: torch.as_tensor(batch[k], dtype=torch.long) for k in ("input_ids", "attention_mask", "labels")}
+
+
+def torch_adamw(model):
+    import torch
+
+    a = ADAMW
+    betas = (a["b1"], a["b2"])
+    return torch.optim.AdamW(
+        model.parameters(), lr=a["learning_rate"], betas=betas, eps=a["eps"], weight_decay=a["weight_decay"]
+    )
+
+
+def run_torch(config: TransformerConfig, batch: dict, steps: int) -> dict:
+    import torch
+
+    torch.manual_seed(0)
+    model = torch_model(config)
+    step = torch_train_step(model, torch_adamw(model))
+    inputs = torch_batch(batch)
+    losses = []
+    seconds = time_calls(lambda: losses.append(float(step(inputs))), steps, warmup=1)
+    return dict(seconds=seconds, loss=losses[-1], attention=model.config._attn_implementation)
+
+
+# ----------------------------------------------------------------------------------------------- main
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--preset", default="bert-base")
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--seq", type=int, default=128)
+    p.add_argument("--steps", type=int, default=5, help="timed steps per side, after one warm-up step")
+    p.add_argument("--layers", type=int, help="override num_layers (smoke runs)")
+    p.add_argument("--hidden", type=int, help="override hidden_size; intermediate_size becomes 4x")
+    p.add_argument("--heads", type=int, help="override num_heads")
+    p.add_argument("--vocab", type=int, help="override vocab_size")
+    p.add_argument(
+        "--mlm-logits",
+        choices=("masked", "all", "both"),
+        default="both",
+        help="plmjax computes vocabulary logits at the labelled positions only, at all positions, or times both",
+    )
+    p.add_argument("--rolled-threefry", action="store_true", help="keep JAX's default (slow) CPU dropout RNG")
+    p.add_argument("--skip-torch", action="store_true")
+    return p.parse_args(argv)
+
+
+def config_from_args(args) -> TransformerConfig:
+    overrides = {}
+    if args.layers:
+        overrides["num_layers"] = args.layers
+    if args.hidden:
+        overrides.update(hidden_size=args.hidden, intermediate_size=4 * args.hidden)
+    if args.heads:
+        overrides["num_heads"] = args.heads
+    if args.vocab:
+        overrides["vocab_size"] = args.vocab
+    return preset(args.preset, **overrides)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    import torch
+
+    threads = cpu_count()
+    torch.set_num_threads(threads)
+    config = config_from_args(args)
+    batch = make_batch(config.vocab_size, args.batch, args.seq)
+    tokens = args.batch * args.seq
+    predictions = batch["masked_positions"].shape[1]
+    print(
+        f"{args.preset}: {config.num_layers} layers, hidden {config.hidden_size}, vocab {config.vocab_size}; "
+        f"batch {args.batch} x seq {args.seq}, {predictions} labelled positions per sequence; {threads} threads; "
+        f"jax {jax.__version__} ({jax.default_backend()}), torch {torch.__version__}"
+    )
+
+    unrolled = not args.rolled_threefry and unroll_threefry_on_cpu()
+    print(f"threefry (dropout RNG) lowering on CPU: {'unrolled' if unrolled else 'JAX default (rolled loop)'}")
+    peak_jax, peak_torch = matmul_rate_jax(), matmul_rate_torch()
+    peak = max(peak_jax, peak_torch)
+    print(f"float32 matmul rate: jax {peak_jax / 1e9:.1f} GFLOP/s, torch {peak_torch / 1e9:.1f} GFLOP/s")
+
+    rows = []  # (label, per-step seconds, FLOPs counted for MFU, loss)
+    for masked in {"masked": [True], "all": [False], "both": [True, False]}[args.mlm_logits]:
+        result = run_plmjax(config, batch, args.steps, masked)
+        flops = train_flops(config, args.batch, args.seq, predictions if masked else None)
+        label = "plmjax, logits at labelled positions" if masked else "plmjax, logits at all positions"
+        print(f"{label}: {flops / 1e9:.1f} GFLOP/step analytic, {result['xla_flops'] / 1e9:.1f} XLA cost analysis")
+        rows.append((label, result["seconds"], flops, result["loss"]))
+    if not args.skip_torch:
+        result = run_torch(config, batch, args.steps)
+        label = f"transformers ({result['attention']}), all positions"
+        rows.append((label, result["seconds"], train_flops(config, args.batch, args.seq), result["loss"]))
+
+    torch_rate = None if args.skip_torch else tokens / statistics.median(rows[-1][1])
+    print(f"\nmedian of {args.steps} timed steps after a warm-up; MFU against {peak / 1e9:.1f} GFLOP/s")
+    print(f"{'':38s} {'tokens/s':>9s} {'ratio':>6s} {'MFU':>6s} {'step s':>7s} {'GFLOP':>8s} {'loss':>6s}  steps s")
+    for label, seconds, flops, loss in rows:
+        step = statistics.median(seconds)
+        ratio = f"{tokens / step / torch_rate:5.2f}x" if torch_rate else "     -"
+        print(
+            f"{label:38s} {tokens / step:9.1f} {ratio:>6s} {flops / step / peak:6.1%} {step:7.2f} "
+            f"{flops / 1e9:8.1f} {loss:6.3f}  {' '.join(f'{t:.2f}' for t in seconds)}"
+        )
+    print(f"float32 matmul peak: {peak / 1e9:.1f} GFLOP/s (best of jax and torch over square matmuls)")
+
+
+if __name__ == "__main__":
+    main()

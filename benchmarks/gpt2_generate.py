@@ -1,0 +1,244 @@
+"""GPT-2 small: generation and training-step throughput, plmjax vs transformers (PyTorch), one run, one machine.
+
+Generation: a batch of left-padded prompts of different lengths, greedy, a fixed number of new tokens (EOS
+disabled so both sides generate all of them), on the same random-init weights (plmjax exports them, transformers
+loads the export). plmjax runs its jitted KV-cache decoding loop; transformers runs `model.generate()` with its
+default dynamic cache and SDPA attention. Both time the whole call, after a warm-up call.
+
+Training step: forward + backward + AdamW on a random causal-LM batch (dropout on), with MFU against the
+measured float32 matmul rate, using the encoder benchmark's timing and peak-rate functions.
+
+    python benchmarks/gpt2_generate.py                                   # GPT-2 small, 8 prompts, 128 new tokens
+    python benchmarks/gpt2_generate.py --layers=2 --hidden=64 --heads=2 --new-tokens=8 --train-steps=1   # smoke
+
+Results and the command that made them: docs/generation.md.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bert_train_step import ADAMW, cpu_count, matmul_rate_jax, matmul_rate_torch, time_calls, torch_adamw  # noqa: E402
+
+import plmjax  # noqa: E402
+from plmjax.models import TransformerConfig, build_model, init_params, preset  # noqa: E402
+
+# ------------------------------------------------------------------------------------------ generation
+
+
+def make_prompts(vocab_size: int, batch: int, min_length: int, max_length: int, seed: int = 0):
+    """Left-padded random prompts with lengths spread over [min_length, max_length]; (ids, mask) numpy."""
+    rng = np.random.default_rng(seed)
+    lengths = np.linspace(min_length, max_length, batch).round().astype(int)
+    mask = (np.arange(max_length) >= max_length - lengths[:, None]).astype(np.int32)
+    ids = np.where(mask == 1, rng.integers(0, vocab_size, (batch, max_length)), 0).astype(np.int32)
+    return ids, mask
+
+
+def time_plmjax_generate(model, params, ids, mask, new_tokens: int, reps: int):
+    def run():
+        return plmjax.generate(
+            model, params, ids, mask, max_new_tokens=new_tokens, eos_token_id=-1, pad_token_id=0
+        ).block_until_ready()
+
+    out = run()  # compiles
+    return time_calls(run, reps, warmup=1), np.asarray(out)
+
+
+def time_torch_generate(hf_model, ids, mask, new_tokens: int, reps: int):
+    import torch
+
+    inputs = dict(input_ids=torch.as_tensor(ids, dtype=torch.long), attention_mask=torch.as_tensor(mask))
+    out = []
+
+    def run():
+        with torch.inference_mode():
+            out.append(hf_model.generate(**inputs, max_new_tokens=new_tokens, do_sample=False))
+
+    seconds = time_calls(run, reps, warmup=1)
+    return seconds, out[-1].numpy()
+
+
+def load_torch_copy(model, params, directory: str):
+    """transformers GPT2LMHeadModel with plmjax's weights (through plmjax's export), EOS disabled."""
+    import transformers
+
+    plmjax.save_pretrained(model, params, directory)
+    hf_model = transformers.GPT2LMHeadModel.from_pretrained(directory, attn_implementation="sdpa").eval()
+    hf_model.generation_config.eos_token_id = None
+    hf_model.generation_config.pad_token_id = 0
+    return hf_model
+
+
+# -------------------------------------------------------------------------------------------- training
+
+
+def train_flops(c: TransformerConfig, batch: int, seq: int) -> float:
+    """Matmul FLOPs of one causal-LM training step: 3 x forward. Attention counts the full (unmasked) score
+    matrix, as XLA and PyTorch compute it; elementwise work is not counted."""
+    tokens = batch * seq
+    layer_params = 4 * c.hidden_size * c.hidden_size + 2 * c.hidden_size * c.intermediate_size
+    layers = 2 * tokens * c.num_layers * layer_params
+    attention = 2 * tokens * c.num_layers * 2 * seq * c.hidden_size
+    lm_head = 2 * tokens * c.hidden_size * c.vocab_size
+    return 3.0 * (layers + attention + lm_head)
+
+
+def make_lm_batch(vocab_size: int, batch: int, seq: int, seed: int = 0):
+    return np.random.default_rng(seed).integers(0, vocab_size, (batch, seq), dtype=np.int32)
+
+
+def plmjax_lm_loss(model, params, input_ids, rng):
+    """Mean next-token cross-entropy (transformers' GPT2LMHeadModel loss with labels=input_ids)."""
+    logits = model.apply({"params": params}, input_ids, deterministic=False, rngs={"dropout": rng}).logits
+    return optax.softmax_cross_entropy_with_integer_labels(logits[:, :-1], input_ids[:, 1:]).mean()
+
+
+def run_plmjax_train(config: TransformerConfig, input_ids, steps: int) -> dict:
+    model = build_model(config, "lm")
+    params = init_params(model, jax.random.key(0))
+    optimizer = optax.adamw(**ADAMW)
+
+    def step(params, opt_state, input_ids, rng):
+        loss, grads = jax.value_and_grad(lambda p: plmjax_lm_loss(model, p, input_ids, rng))(params)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state, loss
+
+    keys = jax.random.split(jax.random.key(1), steps + 1)
+    inputs = jnp.asarray(input_ids)
+    state = [params, optimizer.init(params)]
+    compiled = jax.jit(step, donate_argnums=(0, 1)).lower(state[0], state[1], inputs, keys[0]).compile()
+    losses = []
+
+    def one_step(key):
+        state[0], state[1], loss = compiled(state[0], state[1], inputs, key)
+        losses.append(float(loss.block_until_ready()))
+
+    one_step(keys[0])
+    seconds = [time_calls(lambda k=k: one_step(k), 1, warmup=0)[0] for k in keys[1:]]
+    return dict(seconds=seconds, loss=losses[-1])
+
+
+def run_torch_train(config: TransformerConfig, input_ids, steps: int) -> dict:
+    import torch
+    import transformers
+
+    from plmjax.hf.families import gpt2
+
+    torch.manual_seed(0)
+    hf_config = transformers.GPT2Config(**gpt2.config_to_hf(config))
+    model = transformers.GPT2LMHeadModel._from_config(hf_config, attn_implementation="sdpa")
+    model.train()
+    optimizer = torch_adamw(model)
+    inputs = torch.as_tensor(input_ids, dtype=torch.long)
+    losses = []
+
+    def one_step():
+        optimizer.zero_grad(set_to_none=True)
+        loss = model(input_ids=inputs, labels=inputs).loss
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss))
+
+    return dict(seconds=time_calls(one_step, steps, warmup=1), loss=losses[-1])
+
+
+# ------------------------------------------------------------------------------------------------ main
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--preset", default="gpt2")
+    p.add_argument("--batch", type=int, default=8, help="prompts generated together")
+    p.add_argument("--prompt-min", type=int, default=16)
+    p.add_argument("--prompt-max", type=int, default=32)
+    p.add_argument("--new-tokens", type=int, default=128)
+    p.add_argument("--reps", type=int, default=3, help="timed generate() calls per side, after a warm-up call")
+    p.add_argument("--train-batch", type=int, default=8)
+    p.add_argument("--train-seq", type=int, default=128)
+    p.add_argument("--train-steps", type=int, default=5, help="timed training steps per side (0 skips training)")
+    p.add_argument("--layers", type=int, help="override num_layers (smoke runs)")
+    p.add_argument("--hidden", type=int, help="override hidden_size; intermediate_size becomes 4x")
+    p.add_argument("--heads", type=int, help="override num_heads")
+    p.add_argument("--skip-torch", action="store_true")
+    return p.parse_args(argv)
+
+
+def config_from_args(args) -> TransformerConfig:
+    overrides = {}
+    if args.layers:
+        overrides["num_layers"] = args.layers
+    if args.hidden:
+        overrides.update(hidden_size=args.hidden, intermediate_size=4 * args.hidden)
+    if args.heads:
+        overrides["num_heads"] = args.heads
+    return preset(args.preset, **overrides)
+
+
+def report(rows, unit: str, denominator, extra=lambda result: ""):
+    reference = statistics.median(rows[-1][1]) if len(rows) > 1 else None
+    for label, seconds, result in rows:
+        median = statistics.median(seconds)
+        ratio = f"{reference / median:.2f}x" if reference else "-"
+        print(f"  {label:34s} {denominator / median:10.1f} {unit}  {ratio:>6s}  median {median:.3f}s {extra(result)}")
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    import torch
+
+    threads = cpu_count()
+    torch.set_num_threads(threads)
+    config = config_from_args(args)
+    print(
+        f"{args.preset}: {config.num_layers} layers, hidden {config.hidden_size}, vocab {config.vocab_size}; "
+        f"{threads} threads; jax {jax.__version__} ({jax.default_backend()}), torch {torch.__version__}; "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
+
+    model = build_model(config, "lm")
+    params = init_params(model, jax.random.key(0))
+    ids, mask = make_prompts(config.vocab_size, args.batch, args.prompt_min, args.prompt_max)
+    new = args.batch * args.new_tokens
+    print(f"\ngeneration: {args.batch} prompts of {args.prompt_min}-{args.prompt_max} tokens, {args.new_tokens} new")
+    plm_seconds, plm_ids = time_plmjax_generate(model, params, ids, mask, args.new_tokens, args.reps)
+    rows = [("plmjax (KV cache, jitted loop)", plm_seconds, None)]
+    if not args.skip_torch:
+        with tempfile.TemporaryDirectory() as directory:
+            hf_model = load_torch_copy(model, params, directory)
+            torch_seconds, torch_ids = time_torch_generate(hf_model, ids, mask, args.new_tokens, args.reps)
+        rows.append(("transformers generate()", torch_seconds, None))
+        same = np.mean(plm_ids == torch_ids) if plm_ids.shape == torch_ids.shape else float("nan")
+        print(f"  identical token ids: {same:.1%} of {plm_ids.size}")
+    report(rows, "tokens/s", new)
+
+    if args.train_steps:
+        input_ids = make_lm_batch(config.vocab_size, args.train_batch, args.train_seq)
+        peak = max(matmul_rate_jax(), matmul_rate_torch())
+        flops = train_flops(config, args.train_batch, args.train_seq)
+        tokens = args.train_batch * args.train_seq
+        print(f"\ntraining step: batch {args.train_batch} x seq {args.train_seq}, {flops / 1e9:.0f} GFLOP/step")
+        print(f"  float32 matmul peak (MFU denominator): {peak / 1e9:.1f} GFLOP/s")
+        result = run_plmjax_train(config, input_ids, args.train_steps)
+        rows = [("plmjax", result["seconds"], result)]
+        if not args.skip_torch:
+            result = run_torch_train(config, input_ids, args.train_steps)
+            rows.append(("transformers (sdpa)", result["seconds"], result))
+
+        def mfu(result):
+            return f"MFU {flops / statistics.median(result['seconds']) / peak:.1%}  loss {result['loss']:.3f}"
+
+        report(rows, "tokens/s", tokens, mfu)
+    print(f"\nload average at the end {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

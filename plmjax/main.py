@@ -1,0 +1,60 @@
+"""Train and evaluate from a Python config.
+
+python -m plmjax.main --config=configs/<name>.py[:arg] [--config.<a.b>=<value> ...] --workdir=<dir>
+
+The config file's get_config(arg) builds the config, which is then locked: an override of a key it does not
+have is an error naming the valid keys. The resolved config, metrics.jsonl, TensorBoard events and
+checkpoints go to the workdir; a workdir with checkpoints resumes from its latest one.
+"""
+
+import argparse
+import os
+import sys
+
+from plmjax.train.config_files import ConfigError, apply_override, load_config, split_overrides
+
+
+def parse_args(argv: list[str]):
+    """(config, workdir) from the command line; ConfigError for a bad config, file or override."""
+    rest, overrides = split_overrides(argv)
+    parser = argparse.ArgumentParser(prog="python -m plmjax.main", description=__doc__.split("\n")[0])
+    parser.add_argument("--config", required=True, help="configs/<name>.py[:arg]")
+    parser.add_argument("--workdir", required=True, help="directory for checkpoints, logs and the resolved config")
+    args = parser.parse_args(rest)
+    config = load_config(args.config)
+    for key, text in overrides.items():
+        apply_override(config, key, text)
+    return config, args.workdir
+
+
+def main(argv: list[str] | None = None) -> dict:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        config, workdir = parse_args(argv)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    # Join the other processes before JAX touches a device.
+    from plmjax.train import distributed
+
+    distributed.initialize(config.distributed)
+    from plmjax.train.loop import train_and_evaluate
+
+    return train_and_evaluate(config, os.path.abspath(workdir))
+
+
+def run_from_command_line() -> None:
+    """main(), with the errors bad input causes shown as one clear message (exit status 1), not a traceback."""
+    from plmjax.data import DataError
+    from plmjax.train.checkpoint import CheckpointMismatchError
+    from plmjax.train.loop import TrainingDivergedError
+
+    try:
+        main()
+    except (DataError, CheckpointMismatchError, TrainingDivergedError) as error:
+        print(f"error: {type(error).__name__}: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    run_from_command_line()

@@ -1,0 +1,103 @@
+"""The decoder-only family (GPT-2): a causal pre-norm stack with a language-model or a sequence
+classification head. Layers, attention and embeddings are the encoder family's, set by config fields."""
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+from plmjax.models.attention import causal_bias
+from plmjax.models.config import TransformerConfig
+from plmjax.models.layers import Embeddings, dense
+from plmjax.models.outputs import ModelOutput
+from plmjax.models.stack import TransformerStack
+from plmjax.peft.prompt import SoftPrompt, prompt_attention_mask
+
+HEADS_BY_FAMILY = {"gpt2": (None, "lm", "classification")}
+
+
+def last_token_index(input_ids, pad_token_id: int | None):
+    """Index of each row's last non-pad token (works for left and right padding); the last position
+    when the model has no pad token."""
+    positions = jnp.arange(input_ids.shape[1])
+    if pad_token_id is None:
+        return jnp.full(input_ids.shape[:1], input_ids.shape[1] - 1)
+    return jnp.argmax(positions * (input_ids != pad_token_id), axis=-1)
+
+
+class DecoderModel(nn.Module):
+    """A causal Transformer decoder with an optional head.
+
+    head: None (final hidden states), "lm" (next-token logits; tied to the word embeddings unless
+    config.tie_word_embeddings is False) or "classification" (logits of the last non-pad token).
+
+    Incremental decoding: pass cache_offset (int32 scalar, the cache slot of the first input token) and an
+    attention_mask over every cache slot ([batch, cache_length]), and apply with mutable=["cache"]; the first
+    such call allocates a key/value cache of cache_length slots. See plmjax.generation.
+    """
+
+    config: TransformerConfig
+    head: str | None = None
+    num_labels: int = 2
+
+    def setup(self):
+        c, head = self.config, self.head
+        if head not in HEADS_BY_FAMILY.get(c.family, ()):
+            raise ValueError(f"head {head!r} is not available for {c.family}; choose one of {HEADS_BY_FAMILY}")
+        self.embeddings = Embeddings(c)
+        self.decoder = TransformerStack(c, decoder=True)
+        if c.peft.prompt_length:
+            self.soft_prompt = SoftPrompt(c)
+        if head == "lm" and not c.tie_word_embeddings:
+            self.lm_head = dense(c, c.vocab_size, ("embed", "vocab"), "lm_head", use_bias=False)
+        if head == "classification":
+            self.score = dense(c, self.num_labels, ("embed", "labels"), "score", use_bias=False)
+
+    def __call__(
+        self,
+        input_ids,
+        attention_mask=None,
+        position_ids=None,
+        deterministic: bool = True,
+        output_hidden_states: bool = False,
+        output_attentions: bool = False,
+        cache_offset=None,
+        logits_to_keep: int | None = None,
+    ) -> ModelOutput:
+        """logits_to_keep: LM logits of the last n positions only (generation needs the last one; the vocabulary
+        projection dominates a prompt's cost)."""
+        c, head = self.config, self.head
+        batch, length = input_ids.shape
+        soft = c.peft.prompt_prefix  # soft prompt tokens the model puts in front of the input
+        if soft and cache_offset is not None:
+            raise NotImplementedError("a soft prompt in front of the input does not decode with the cache yet")
+        length += soft
+        attention_mask = prompt_attention_mask(c, attention_mask)
+        if cache_offset is None:
+            query_positions, num_keys = jnp.arange(length), length
+        else:
+            if attention_mask is None:
+                raise ValueError("decoding with a cache needs an attention_mask over every cache slot")
+            query_positions, num_keys = cache_offset + jnp.arange(length), attention_mask.shape[1]
+            if position_ids is None:
+                position_ids = query_positions[None, :]
+        bias = causal_bias(attention_mask, query_positions, num_keys, batch, c.compute_dtype)
+        prompt = self.soft_prompt() if c.peft.prompt_length else None
+        x = self.embeddings(input_ids, position_ids=position_ids, deterministic=deterministic, prompt=prompt)
+        hidden, hidden_states, attentions = self.decoder(x, bias, deterministic, cache_offset=cache_offset)
+
+        logits = None
+        if head == "lm":
+            scored = hidden if logits_to_keep is None else hidden[:, -logits_to_keep:]
+            logits = self.embeddings.attend(scored) if c.tie_word_embeddings else self.lm_head(scored)
+        if head == "classification":
+            last = last_token_index(input_ids, c.pad_token_id) + soft
+            logits = self.score(hidden[jnp.arange(batch), last])
+        return ModelOutput(
+            last_hidden_state=hidden,
+            logits=logits,
+            hidden_states=hidden_states if output_hidden_states else None,
+            attentions=attentions if output_attentions else None,
+        )
+
+    def dummy_inputs(self, batch: int = 1, length: int = 8):
+        """Inputs for model.init."""
+        return jnp.ones((batch, length), jnp.int32)

@@ -1,0 +1,25 @@
+"""Which model class and heads each family has, in one place for the HF importers."""
+
+import flax.linen as nn
+
+from plmjax.models import decoder, encoder, seq2seq
+from plmjax.models.config import DECODER_FAMILIES, SEQ2SEQ_FAMILIES, TransformerConfig
+
+HEADS_BY_FAMILY = encoder.HEADS_BY_FAMILY | decoder.HEADS_BY_FAMILY | seq2seq.HEADS_BY_FAMILY
+
+
+def model_class(family: str) -> type[nn.Module]:
+    if family in DECODER_FAMILIES:
+        return decoder.DecoderModel
+    if family in SEQ2SEQ_FAMILIES:
+        return seq2seq.Seq2SeqModel
+    return encoder.EncoderModel
+
+
+def build_model(config: TransformerConfig, head: str | None = None, num_labels: int = 2) -> nn.Module:
+    """The model of config.family with the named head."""
+    if head not in HEADS_BY_FAMILY[config.family]:
+        raise ValueError(
+            f"head {head!r} is not available for {config.family}; choose one of {list(HEADS_BY_FAMILY[config.family])}"
+        )
+    return model_class(config.family)(config, head=head, num_labels=num_labels)

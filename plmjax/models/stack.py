@@ -1,0 +1,125 @@
+"""The Transformer layer and the stack of layers every family is built from.
+
+A layer is self-attention, cross-attention (decoders of encoder-decoders) and a feed-forward block, each a
+residual branch, normalised after the addition (post-norm: BERT, BART) or before the branch (pre-norm: GPT-2,
+T5, whose stacks end with a final norm).
+"""
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+from plmjax.models.attention import MultiHeadAttention, RelativePositionBias
+from plmjax.models.config import TransformerConfig
+from plmjax.models.layers import FeedForward, layer_norm
+from plmjax.peft.adapter import adapt
+from plmjax.peft.prefix import PrefixEncoder
+
+
+class TransformerLayer(nn.Module):
+    config: TransformerConfig
+    cross_attention: bool = False
+
+    @nn.compact
+    def __call__(
+        self, x, bias, deterministic=True, encoder_hidden=None, cross_bias=None, cache_offset=None, prefix=None
+    ):
+        c = self.config
+        dropout = nn.Dropout(c.hidden_dropout)
+
+        def residual(x, norm_name, branch):
+            norm = layer_norm(c, norm_name)
+            if c.pre_norm:
+                return x + branch(norm(x))
+            return norm(x + branch(x))
+
+        probs = None
+
+        def self_attention(h):
+            nonlocal probs
+            h, probs = MultiHeadAttention(c, name="attention")(
+                h, bias, deterministic, cache_offset=cache_offset, prefix=prefix
+            )
+            return adapt(c, "attention", dropout(h, deterministic=deterministic), "attention_adapter")
+
+        x = residual(x, "attention_norm", self_attention)
+        if self.cross_attention:
+
+            def cross_attention(h):
+                h, _ = MultiHeadAttention(c, name="cross_attention")(
+                    h, cross_bias, deterministic, key_value_states=encoder_hidden, cache_offset=cache_offset
+                )
+                return dropout(h, deterministic=deterministic)
+
+            x = residual(x, "cross_attention_norm", cross_attention)
+
+        def feed_forward(h):
+            # FeedForward applies its own output dropout.
+            return adapt(c, "mlp", FeedForward(c, name="mlp")(h, deterministic), "mlp_adapter")
+
+        x = residual(x, "mlp_norm", feed_forward)
+        return x, probs
+
+
+class TransformerStack(nn.Module):
+    """A stack of layers, with the stack-level parts some families add.
+
+    Encoder stacks (decoder=False) apply num_layers layers over hidden_groups * inner_group_num distinct ones:
+    with one group per layer (the default) every layer has its own weights; ALBERT's single group reuses the
+    same weights at every depth. Decoder stacks (decoder=True) have decoder_layers layers and cross-attention
+    when the family is an encoder-decoder; their callers pass a causal bias. T5 stacks own the relative
+    position bias table (shared by their layers); pre-norm stacks end with "final_norm".
+    """
+
+    config: TransformerConfig
+    decoder: bool = False
+
+    def setup(self):
+        c = self.config
+        layer = nn.remat(TransformerLayer, static_argnums=(3,)) if c.remat else TransformerLayer
+        cross = self.decoder and c.is_encoder_decoder
+        self.layers = [layer(c, cross_attention=cross) for _ in range(self.num_groups * self.inner_group_num)]
+        if c.position_embedding_type == "relative_buckets":
+            self.relative_position_bias = RelativePositionBias(c, bidirectional=not self.decoder)
+        if c.pre_norm:
+            self.final_norm = layer_norm(c, "final_norm")
+        if c.peft.prefix_length and c.peft.prefix_hidden_size:
+            self.prefix_encoder = PrefixEncoder(c, num_layers=len(self.layers))
+
+    @property
+    def num_layers(self) -> int:
+        return self.config.decoder_layers if self.decoder else self.config.num_layers
+
+    @property
+    def num_groups(self) -> int:
+        return self.num_layers if self.decoder else self.config.hidden_groups
+
+    @property
+    def inner_group_num(self) -> int:
+        return 1 if self.decoder else self.config.inner_group_num
+
+    def __call__(self, x, bias, deterministic=True, encoder_hidden=None, cross_bias=None, cache_offset=None):
+        """bias: additive self-attention bias [batch, 1, queries, keys] or None; with cache_offset its key axis
+        spans the whole cache. Returns (output, hidden states per layer application, attention probabilities)."""
+        if self.config.position_embedding_type == "relative_buckets":
+            queries = x.shape[1]
+            keys = queries if bias is None else bias.shape[-1]
+            start = 0 if cache_offset is None else cache_offset
+            position_bias = self.relative_position_bias(start + jnp.arange(queries), jnp.arange(keys))
+            bias = position_bias if bias is None else bias + position_bias
+        layers_per_group = self.num_layers // self.num_groups
+        # Prefix tuning's MLP reparameterisation: every distinct layer's (key, value) prefix from one encoder.
+        reparameterised = self.config.peft.prefix_length and self.config.peft.prefix_hidden_size
+        prefixes = self.prefix_encoder() if reparameterised else None
+        hidden_states, attentions = [x], []
+        for depth in range(self.num_layers):
+            group = depth // layers_per_group
+            for inner in range(self.inner_group_num):
+                index = group * self.inner_group_num + inner
+                prefix = None if prefixes is None else (prefixes[index, 0], prefixes[index, 1])
+                x, probs = self.layers[index](x, bias, deterministic, encoder_hidden, cross_bias, cache_offset, prefix)
+                # One entry per layer application (as transformers 5 reports ALBERT's inner layers).
+                hidden_states.append(x)
+                attentions.append(probs)
+        if self.config.pre_norm:
+            x = self.final_norm(x)
+        return x, tuple(hidden_states), tuple(attentions)

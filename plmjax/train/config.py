@@ -1,0 +1,109 @@
+"""Every key a training config may set, with its default; config files start from `default_config()`.
+
+A config is an `ml_collections.ConfigDict`, locked after the config file builds it, so a misspelt key in a
+file or on the command line is an error. Keys under `model.config_overrides` stay open: they are
+TransformerConfig fields, checked by name when the model is built.
+"""
+
+import ml_collections
+from ml_collections import config_dict
+
+OPTIMIZERS = ("adamw", "adafactor", "sgd")
+DECAYS = ("linear", "cosine", "constant")
+
+
+def default_config() -> ml_collections.ConfigDict:
+    c = ml_collections.ConfigDict()
+    c.seed = 0
+
+    c.model = ml_collections.ConfigDict()
+    # An HF model directory (pretrained weights) or a preset name from plmjax.models.PRESETS (random init).
+    c.model.name_or_path = "bert-base"
+    c.model.head = "classification"
+    c.model.num_labels = 0  # 0: the task's number of labels (1 is regression)
+    # Compute dtype; parameters and optimizer state stay float32 (master weights).
+    c.model.dtype = "float32"
+    c.model.remat = False  # rematerialise each layer in the backward pass
+    c.model.config_overrides = ml_collections.ConfigDict()  # TransformerConfig fields, e.g. num_layers=2
+
+    c.data = ml_collections.ConfigDict()
+    # A plmjax.data task ("glue/rte", "stdlib_docs", ...) or "synthetic" (random tokens, no tokenizer).
+    c.data.task = "synthetic"
+    c.data.data_dir = config_dict.placeholder(str)
+    c.data.tokenizer = config_dict.placeholder(str)  # default: the model directory
+    c.data.max_length = 128
+    c.data.batch_size = 32  # global batch, all processes together
+    c.data.eval_batch_size = 64
+    c.data.length_buckets = ()  # pad each batch to the shortest bucket that fits (fewer compiled shapes)
+    c.data.max_train_examples = 0  # 0: all
+    c.data.max_eval_examples = 0
+
+    c.peft = ml_collections.ConfigDict()
+    # Which parameters train: "full", "head_only", "bitfit", or a method of plmjax.peft.METHODS that adds
+    # parameters ("lora", "ia3", "houlsby", "pfeiffer", "prefix", "prompt", "p_tuning"; "lora+prompt" composes).
+    # Frozen parameters get no gradient and no optimizer state, and are not checkpointed.
+    c.peft.method = "full"
+    c.peft.extra_trainable = ""  # a regex over "/"-joined parameter paths that train as well
+    # The method's options (plmjax.peft.METHODS[name].defaults), e.g. rank=8, alpha=16 for LoRA; open keys.
+    c.peft.options = ml_collections.ConfigDict()
+
+    c.optimizer = ml_collections.ConfigDict()
+    c.optimizer.name = "adamw"  # adamw, adafactor or sgd
+    c.optimizer.learning_rate = 2e-5
+    c.optimizer.warmup_steps = -1  # -1: warmup_fraction of the run
+    c.optimizer.warmup_fraction = 0.1
+    c.optimizer.decay = "linear"  # linear, cosine or constant, from the peak to end_learning_rate_fraction
+    c.optimizer.end_learning_rate_fraction = 0.0
+    c.optimizer.weight_decay = 0.01  # not on biases, norm scales, prefixes, prompts (plmjax.peft.decay_mask)
+    c.optimizer.b1 = 0.9
+    c.optimizer.b2 = 0.999
+    c.optimizer.eps = 1e-8
+    c.optimizer.momentum = 0.9  # sgd
+    c.optimizer.grad_clip_norm = 1.0  # 0: no clipping
+
+    c.train = ml_collections.ConfigDict()
+    c.train.num_steps = 0  # 0: num_epochs over the training split
+    c.train.num_epochs = 3.0
+    c.train.accumulate_steps = 1  # micro-batches per step (batch_size is split into them)
+    c.train.log_every = 20
+    c.train.eval_every = 0  # 0: once per epoch
+    c.train.eval_before_training = False
+    c.train.checkpoint_every = 500
+    c.train.keep_checkpoints = 2  # the latest K, plus the best by the selection metric
+    c.train.async_checkpoints = True
+    c.train.best_metric = ""  # "": the task's selection metric
+
+    c.mesh = ml_collections.ConfigDict()
+    # Device counts per mesh axis; -1 takes the devices the other axes leave. Batches shard over data x fsdp,
+    # parameters over fsdp and tensor through the logical axis rules.
+    c.mesh.data = -1
+    c.mesh.fsdp = 1
+    c.mesh.tensor = 1
+
+    c.distributed = ml_collections.ConfigDict()
+    # Multi-host: "auto" initialises jax.distributed when these (or PLMJAX_COORDINATOR_ADDRESS,
+    # PLMJAX_NUM_PROCESSES, PLMJAX_PROCESS_ID) are set, or on a cluster JAX detects itself.
+    c.distributed.coordinator_address = config_dict.placeholder(str)
+    c.distributed.num_processes = config_dict.placeholder(int)
+    c.distributed.process_id = config_dict.placeholder(int)
+    c.distributed.initialize = "auto"  # auto, always or never
+    return c
+
+
+def parse_config_arg(arg: str | None, **defaults) -> ml_collections.ConfigDict:
+    """The `:model=...,task=...` suffix of --config=configs/x.py:... as a ConfigDict over `defaults`.
+
+    Values keep the type of their default (strings stay strings); an unknown name is an error.
+    """
+    parsed = ml_collections.ConfigDict(defaults)
+    for item in filter(None, (arg or "").split(",")):
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"config argument {item!r} is not name=value; arguments: {sorted(defaults)}")
+        if name not in defaults:
+            raise ValueError(f"unknown config argument {name!r}; arguments: {sorted(defaults)}")
+        default = defaults[name]
+        parsed[name] = type(default)(value) if default is not None and not isinstance(default, bool) else value
+        if isinstance(default, bool):
+            parsed[name] = value.lower() in ("1", "true", "yes")
+    return parsed

@@ -1,0 +1,52 @@
+"""Multi-host start-up: jax.distributed.initialize from the config or the environment."""
+
+import os
+
+import jax
+
+ENVIRONMENT = {
+    "coordinator_address": "PLMJAX_COORDINATOR_ADDRESS",
+    "num_processes": "PLMJAX_NUM_PROCESSES",
+    "process_id": "PLMJAX_PROCESS_ID",
+}
+
+
+def distributed_settings(dist_config) -> dict:
+    """coordinator_address / num_processes / process_id from the config, else from PLMJAX_* variables."""
+    settings = {}
+    for name, variable in ENVIRONMENT.items():
+        value = dist_config[name]
+        if value is None and os.environ.get(variable):
+            value = os.environ[variable]
+        if value is not None:
+            settings[name] = value if name == "coordinator_address" else int(value)
+    return settings
+
+
+def initialize(dist_config) -> None:
+    """Join the other processes before any device is used.
+
+    initialize="auto" joins when a coordinator is given (config or environment) or when JAX recognises a
+    cluster it can configure itself from (Cloud TPU, SLURM, ...); "always" joins with whatever JAX detects;
+    "never" runs as a single process. CPU processes exchange data through gloo.
+    """
+    mode = dist_config.initialize
+    if mode not in ("auto", "always", "never"):
+        raise ValueError(f"distributed.initialize={mode!r}; choose auto, always or never")
+    if mode == "never":
+        return
+    settings = distributed_settings(dist_config)
+    if mode == "auto" and not settings and not _cluster_detected():
+        return
+    if settings.get("num_processes") == 1:
+        return
+    # Cross-process collectives of CPU devices (tests, CPU clusters); accelerators bring their own.
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    jax.distributed.initialize(**settings)
+
+
+def _cluster_detected() -> bool:
+    """A multi-process environment JAX configures on its own (TPU pod slices, SLURM jobs, ...)."""
+    if os.environ.get("SLURM_NTASKS", "1") not in ("", "1"):
+        return True
+    return bool(os.environ.get("TPU_WORKER_HOSTNAMES", "").count(","))

@@ -1,0 +1,80 @@
+"""The run's data: the task's labels and metrics, its encoded splits, and resumable batch iterators.
+
+Real tasks come from plmjax.data (GLUE, SuperGLUE, stdlib_docs, local files); "synthetic" is random tokens
+with a learnable label (plmjax.train.synthetic), for smoke runs and tests.
+"""
+
+import dataclasses
+
+import jax
+
+from plmjax import data
+from plmjax.hf import load_tokenizer
+from plmjax.train.synthetic import SyntheticTask, synthetic_features
+
+SYNTHETIC_SIZES = {"train": 1024, "validation": 256}
+
+
+@dataclasses.dataclass
+class RunData:
+    task: object  # a plmjax.data TaskSpec, or SyntheticTask
+    train_features: dict
+    eval_features: dict | None
+    num_train: int
+    num_eval: int
+
+
+def get_task(data_config):
+    if data_config.task == "synthetic":
+        return SyntheticTask()
+    return data.get_task(data_config.task, data_dir=data_config.data_dir)
+
+
+def load(config, task, model, tokenizer_path: str | None) -> RunData:
+    """Encode the task's train and validation splits for `model` (tokenizer: data.tokenizer or the model's)."""
+    data_config = config.data
+    limits = {"train": data_config.max_train_examples, "validation": data_config.max_eval_examples}
+    features = {}
+    if data_config.task == "synthetic":
+        for index, split in enumerate(("train", "validation")):
+            size = limits[split] or SYNTHETIC_SIZES[split]
+            features[split] = synthetic_features(
+                size, data_config.max_length, model.config.vocab_size, model.num_labels, seed=config.seed + index
+            )
+    else:
+        tokenizer_path = data_config.tokenizer or tokenizer_path
+        if tokenizer_path is None:
+            raise data.DataError(f"task {task.name} needs a tokenizer: set data.tokenizer (the model is a preset)")
+        tokenizer = load_tokenizer(tokenizer_path)
+        for split in ("train", "validation"):
+            if split not in task.splits:
+                continue
+            examples = data.read_examples(task, split)
+            if limits[split]:
+                examples = examples[: limits[split]]
+            if not examples:
+                raise data.EmptyDatasetError(f"task {task.name!r} has no {split} examples")
+            features[split] = data.encode(tokenizer, examples, task, data_config.max_length)
+    num_train = len(features["train"]["labels"])
+    if num_train < data_config.batch_size:
+        raise data.EmptyDatasetError(
+            f"task {task.name!r} has {num_train} training examples, fewer than one batch of {data_config.batch_size}"
+        )
+    eval_features = features.get("validation")
+    num_eval = len(eval_features["labels"]) if eval_features else 0
+    return RunData(task, features["train"], eval_features, num_train, num_eval)
+
+
+def batch_iterator(features: dict, batch_size: int, *, seed: int, train: bool, length_buckets=()):
+    """This process's share of each global batch: shuffled endless epochs for training, one padded pass
+    (weight-0 rows) for evaluation. No buckets: every batch is padded to the split's longest example."""
+    return data.BatchIterator(
+        features,
+        batch_size,
+        seed=seed,
+        shuffle=train,
+        drop_remainder=train,
+        length_buckets=tuple(length_buckets),
+        process_index=jax.process_index(),
+        process_count=jax.process_count(),
+    )

@@ -1,0 +1,188 @@
+"""Everything a training run is made of, built from its config: task and data, model, mesh and shardings,
+trainable/frozen split, optimizer, jitted steps and checkpoints. The loop (loop.py) only runs it."""
+
+import dataclasses
+import math
+import os
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from plmjax import peft
+from plmjax.models.init import abstract_params
+from plmjax.train import checkpoint, inputs, model_setup, partition, sharding
+from plmjax.train.optimizer import learning_rate_schedule, make_optimizer
+from plmjax.train.state import TrainState
+from plmjax.train.step import make_eval_step, make_train_step
+
+
+@dataclasses.dataclass
+class Run:
+    config: object
+    workdir: str
+    task: object
+    data: inputs.RunData
+    setup: model_setup.ModelSetup
+    mesh: jax.sharding.Mesh
+    num_steps: int
+    steps_per_epoch: int
+    selection_metric: str | None
+    trainable_mask: dict
+    params_shardings: dict
+    state_shardings: TrainState
+    abstract_state: TrainState  # leaves are ShapeDtypeStructs carrying the shardings
+    meta: dict  # what checkpoints record about the run
+    summary: str  # trainable / total parameters per group
+    optimizer: object  # optax.GradientTransformation over the trainable partition
+    learning_rate: object  # the schedule, step -> learning rate
+    train_step: object
+    eval_step: object
+    checkpoints: checkpoint.RunCheckpoints
+
+    @property
+    def num_frozen(self) -> int:
+        return self.meta["num_frozen"]
+
+    def train_batches(self):
+        c = self.config
+        return inputs.batch_iterator(
+            self.data.train_features,
+            c.data.batch_size,
+            seed=c.seed,
+            train=True,
+            length_buckets=c.data.length_buckets,
+        )
+
+    def eval_batches(self):
+        c = self.config.data
+        return inputs.batch_iterator(
+            self.data.eval_features, c.eval_batch_size, seed=0, train=False, length_buckets=c.length_buckets
+        )
+
+    def initial_state(self) -> tuple[TrainState, dict]:
+        """(state, frozen) at step 0: the base parameters split by the mask, a fresh optimizer state."""
+        trainable, frozen = partition.split(self.setup.init_params(self.params_shardings), self.trainable_mask)
+        init_optimizer = jax.jit(self.optimizer.init, out_shardings=self.state_shardings.opt_state)
+        rng = jax.random.key_data(jax.random.fold_in(jax.random.key(self.config.seed), 1))
+        step, rng = sharding.put_host_tree(
+            (np.zeros((), np.int32), np.asarray(rng)), (self.state_shardings.step, self.state_shardings.rng)
+        )
+        return TrainState(step=step, trainable=trainable, opt_state=init_optimizer(trainable), rng=rng), frozen
+
+    def frozen_params(self) -> dict:
+        """The frozen partition, rebuilt from the base (empty when everything trains)."""
+        if not self.num_frozen:
+            return {}
+        return partition.split(self.setup.init_params(self.params_shardings), self.trainable_mask)[1]
+
+
+def write_config(config, workdir: str) -> None:
+    if jax.process_index() == 0:
+        with open(os.path.join(workdir, "config.json"), "w") as f:
+            f.write(config.to_json_best_effort(indent=2, sort_keys=True) + "\n")
+
+
+def prepare(config, workdir: str) -> Run:
+    os.makedirs(workdir, exist_ok=True)
+    write_config(config, workdir)
+    task = inputs.get_task(config.data)
+    num_labels = config.model.num_labels or task.num_labels
+    setup = model_setup.build(config.model, num_labels, config.seed, config.peft)
+    model = setup.model
+    data = inputs.load(config, task, model, setup.pretrained_path)
+
+    c = config.train
+    if c.accumulate_steps < 1 or config.data.batch_size % c.accumulate_steps:
+        raise ValueError(
+            f"data.batch_size {config.data.batch_size} is not a multiple of train.accumulate_steps {c.accumulate_steps}"
+        )
+    steps_per_epoch = data.num_train // config.data.batch_size
+    num_steps = c.num_steps or max(1, math.ceil(c.num_epochs * steps_per_epoch))
+
+    mesh = sharding.make_mesh(config.mesh)
+    boxed = abstract_params(model, boxed=True)
+    abstract = nn.meta.unbox(boxed)
+    params_shardings = sharding.param_shardings(mesh, boxed)
+    rules = partition.trainable_rules(config.peft, abstract, setup.peft_plan)
+    mask = partition.trainable_mask(abstract, rules)
+    abstract_trainable, abstract_frozen = partition.split(abstract, mask)
+    trainable_shardings, frozen_shardings = partition.split(params_shardings, mask)
+
+    optimizer = make_optimizer(config.optimizer, num_steps)
+    abstract_opt = jax.eval_shape(optimizer.init, abstract_trainable)
+    opt_shardings = sharding.state_shardings_like(mesh, abstract_opt, abstract_trainable, trainable_shardings)
+    replicated = sharding.replicated(mesh)
+    state_shardings = TrainState(
+        step=replicated, trainable=trainable_shardings, opt_state=opt_shardings, rng=replicated
+    )
+    shapes = TrainState(
+        step=jax.ShapeDtypeStruct((), jnp.int32),
+        trainable=abstract_trainable,
+        opt_state=abstract_opt,
+        rng=jax.ShapeDtypeStruct((2,), jnp.uint32),
+    )
+    abstract_state = jax.tree.map(
+        lambda shape, s: jax.ShapeDtypeStruct(shape.shape, shape.dtype, sharding=s), shapes, state_shardings
+    )
+
+    num_frozen = partition.num_params(abstract_frozen)
+    meta = {
+        "model": model_setup.describe_model(model),
+        "base": setup.base_reference(hash_weights=num_frozen > 0),
+        "params": checkpoint.describe_params(abstract_trainable, abstract_frozen),
+        "num_trainable": partition.num_params(abstract_trainable),
+        "num_frozen": num_frozen,
+        "trainable_rules": [list(rule) for rule in rules],
+    }
+    batch_sharding = sharding.batch_sharding(mesh)
+    train_step = jax.jit(
+        make_train_step(model, optimizer, num_labels, c.accumulate_steps),
+        in_shardings=(state_shardings, frozen_shardings, batch_sharding),
+        out_shardings=(state_shardings, replicated),
+        donate_argnums=0,
+    )
+    eval_step = jax.jit(
+        make_eval_step(model, num_labels),
+        in_shardings=(trainable_shardings, frozen_shardings, batch_sharding),
+        out_shardings=replicated,
+    )
+    selection_metric = (c.best_metric or task.metrics[0]) if data.eval_features is not None else None
+    return Run(
+        config=config,
+        workdir=workdir,
+        task=task,
+        data=data,
+        setup=setup,
+        mesh=mesh,
+        num_steps=num_steps,
+        steps_per_epoch=steps_per_epoch,
+        selection_metric=selection_metric,
+        trainable_mask=mask,
+        params_shardings=params_shardings,
+        state_shardings=state_shardings,
+        abstract_state=abstract_state,
+        meta=meta,
+        summary=peft.summary(abstract, mask),
+        optimizer=optimizer,
+        learning_rate=learning_rate_schedule(config.optimizer, num_steps),
+        train_step=train_step,
+        eval_step=eval_step,
+        checkpoints=checkpoint.RunCheckpoints(workdir, c.keep_checkpoints, c.async_checkpoints, selection_metric),
+    )
+
+
+def describe(run: Run) -> str:
+    """The run's set-up in a few lines, for the console and TensorBoard."""
+    c = run.config
+    lines = [
+        f"task {run.task.name}: {run.data.num_train:,} train / {run.data.num_eval:,} validation examples, "
+        f"{run.setup.model.num_labels} outputs, metrics {list(run.task.metrics)}",
+        f"model {c.model.name_or_path} ({run.meta['model']['summary']}), compute {c.model.dtype}",
+        f"mesh {dict(run.mesh.shape)} over {jax.device_count()} devices in {jax.process_count()} processes",
+        f"{run.num_steps} steps of {c.data.batch_size} examples ({run.steps_per_epoch} steps per epoch), "
+        f"optimizer {c.optimizer.name} at {c.optimizer.learning_rate:g}",
+        run.summary,
+    ]
+    return "\n".join(lines)

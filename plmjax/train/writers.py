@@ -1,0 +1,50 @@
+"""Run logs in the workdir: metrics.jsonl (one JSON object per line) and TensorBoard event files.
+
+Only process 0 writes; every record carries its step and split ("train", "validation", ...).
+"""
+
+import json
+import os
+import time
+
+import jax
+
+
+class MetricWriter:
+    def __init__(self, workdir: str, enabled: bool | None = None):
+        self.enabled = jax.process_index() == 0 if enabled is None else enabled
+        self.jsonl_path = os.path.join(workdir, "metrics.jsonl")
+        self._jsonl = None
+        self._tensorboard = None
+        if self.enabled:
+            from tensorboardX import SummaryWriter
+
+            os.makedirs(workdir, exist_ok=True)
+            self._jsonl = open(self.jsonl_path, "a")  # noqa: SIM115 (open for the whole run; closed by close())
+            self._tensorboard = SummaryWriter(os.path.join(workdir, "tensorboard"), flush_secs=10)
+
+    def write(self, step: int, split: str, metrics: dict) -> None:
+        if not self.enabled:
+            return
+        values = {name: float(value) for name, value in metrics.items()}
+        record = {"step": int(step), "split": split, "time": round(time.time(), 3), **values}
+        self._jsonl.write(json.dumps(record) + "\n")
+        self._jsonl.flush()
+        for name, value in values.items():
+            self._tensorboard.add_scalar(f"{split}/{name}", value, int(step))
+
+    def write_text(self, step: int, tag: str, text: str) -> None:
+        if self.enabled:
+            self._tensorboard.add_text(tag, f"```\n{text}\n```", int(step))
+
+    def close(self) -> None:
+        if self.enabled:
+            self._jsonl.close()
+            self._tensorboard.close()
+
+
+def read_metrics(workdir: str, split: str | None = None) -> list[dict]:
+    """The records of a run's metrics.jsonl (those of one split if given)."""
+    with open(os.path.join(workdir, "metrics.jsonl")) as f:
+        records = [json.loads(line) for line in f if line.strip()]
+    return [r for r in records if split is None or r["split"] == split]
