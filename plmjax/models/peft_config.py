@@ -90,7 +90,7 @@ class PeftConfig:
         return bool(self.lora_targets) and _compiled(self.lora_targets).fullmatch(kernel_path) is not None
 
     def ia3_scales(self, kernel_path: str) -> str | None:
-        """"input", "output" or None: what IA3 scales at this kernel."""
+        """ "input", "output" or None: what IA3 scales at this kernel."""
         if not self.ia3_targets or _compiled(self.ia3_targets).fullmatch(kernel_path) is None:
             return None
         if self.ia3_input_targets and _compiled(self.ia3_input_targets).fullmatch(kernel_path):
