@@ -164,29 +164,42 @@ def plmjax_batch(batch: dict, masked: bool) -> dict:
     return {k: jnp.asarray(batch[k]) for k in keys}
 
 
-def run_plmjax(config: TransformerConfig, batch: dict, steps: int, masked: bool) -> dict:
+class Runner:
+    """One side of the comparison: `step()` runs one training step to completion; `loss` is the last loss."""
+
+    def __init__(self, label: str, step, flops: float):
+        self.label, self._step, self.flops = label, step, flops
+        self.seconds: list[float] = []
+        self.loss = float("nan")
+
+    def step(self) -> float:
+        start = time.perf_counter()
+        self.loss = self._step()
+        return time.perf_counter() - start
+
+
+def plmjax_runner(config: TransformerConfig, batch: dict, masked: bool) -> tuple[Runner, float]:
+    """The plmjax side, compiled; also returns XLA's FLOP count for the compiled step."""
     model = EncoderModel(config, head="mlm")
     params = init_params(model, jax.random.key(0))
     optimizer = optax.adamw(**ADAMW)
-    opt_state = optimizer.init(params)
     inputs = plmjax_batch(batch, masked)
-    step = plmjax_train_step(model, optimizer)
-    keys = jax.random.split(jax.random.key(1), steps + 1)
-    compiled = step.lower(params, opt_state, inputs, keys[0]).compile()
+    state = [params, optimizer.init(params)]
+    rng = [jax.random.key(1)]
+    compiled = plmjax_train_step(model, optimizer).lower(*state, inputs, rng[0]).compile()
     cost = compiled.cost_analysis()
     cost = cost[0] if isinstance(cost, list) else cost  # a list in older jax
 
-    state = [params, opt_state]
-    losses = []
-
-    def one_step(key):
+    def step():
+        rng[0], key = jax.random.split(rng[0])
         state[0], state[1], loss = compiled(state[0], state[1], inputs, key)
-        loss.block_until_ready()
-        losses.append(loss)
+        jax.block_until_ready((state, loss))
+        return float(loss)
 
-    one_step(keys[0])  # warm-up: first-run allocations
-    seconds = [time_calls(lambda k=k: one_step(k), 1, warmup=0)[0] for k in keys[1:]]
-    return dict(seconds=seconds, xla_flops=float(cost.get("flops", float("nan"))), loss=float(losses[-1]))
+    label = "plmjax, logits at labelled positions" if masked else "plmjax, logits at all positions"
+    predictions = batch["masked_positions"].shape[1] if masked else None
+    flops = train_flops(config, *batch["input_ids"].shape, predictions)
+    return Runner(label, step, flops), float(cost.get("flops", float("nan")))
 
 
 # -------------------------------------------------------------------------------------------- PyTorch
@@ -244,16 +257,25 @@ def torch_adamw(model):
     )
 
 
-def run_torch(config: TransformerConfig, batch: dict, steps: int) -> dict:
+def torch_runner(config: TransformerConfig, batch: dict) -> Runner:
     import torch
 
     torch.manual_seed(0)
     model = torch_model(config)
-    step = torch_train_step(model, torch_adamw(model))
+    train_step = torch_train_step(model, torch_adamw(model))
     inputs = torch_batch(batch)
-    losses = []
-    seconds = time_calls(lambda: losses.append(float(step(inputs))), steps, warmup=1)
-    return dict(seconds=seconds, loss=losses[-1], attention=model.config._attn_implementation)
+    label = f"transformers ({model.config._attn_implementation}), all positions"
+    return Runner(label, lambda: float(train_step(inputs)), train_flops(config, *batch["input_ids"].shape))
+
+
+def time_interleaved(runners: list[Runner], steps: int) -> None:
+    """One warm-up step each, then `steps` timed rounds, each side once per round, so that a change in the
+    machine's background load while the script runs hits both sides alike."""
+    for runner in runners:
+        runner.step()
+    for _ in range(steps):
+        for runner in runners:
+            runner.seconds.append(runner.step())
 
 
 # ----------------------------------------------------------------------------------------------- main
@@ -312,30 +334,29 @@ def main(argv=None):
     unrolled = not args.rolled_threefry and unroll_threefry_on_cpu()
     print(f"threefry (dropout RNG) lowering on CPU: {'unrolled' if unrolled else 'JAX default (rolled loop)'}")
     peak_jax, peak_torch = matmul_rate_jax(), matmul_rate_torch()
+
+    runners = []
+    for masked in {"masked": [True], "all": [False], "both": [True, False]}[args.mlm_logits]:
+        runner, xla_flops = plmjax_runner(config, batch, masked)
+        print(f"{runner.label}: {runner.flops / 1e9:.1f} GFLOP/step analytic, {xla_flops / 1e9:.1f} XLA cost analysis")
+        runners.append(runner)
+    if not args.skip_torch:
+        runners.append(torch_runner(config, batch))
+    time_interleaved(runners, args.steps)
+
+    # Measured before and after the steps; the best is the machine's rate (background load only lowers it).
+    peak_jax, peak_torch = max(peak_jax, matmul_rate_jax()), max(peak_torch, matmul_rate_torch())
     peak = max(peak_jax, peak_torch)
     print(f"float32 matmul rate: jax {peak_jax / 1e9:.1f} GFLOP/s, torch {peak_torch / 1e9:.1f} GFLOP/s")
-
-    rows = []  # (label, per-step seconds, FLOPs counted for MFU, loss)
-    for masked in {"masked": [True], "all": [False], "both": [True, False]}[args.mlm_logits]:
-        result = run_plmjax(config, batch, args.steps, masked)
-        flops = train_flops(config, args.batch, args.seq, predictions if masked else None)
-        label = "plmjax, logits at labelled positions" if masked else "plmjax, logits at all positions"
-        print(f"{label}: {flops / 1e9:.1f} GFLOP/step analytic, {result['xla_flops'] / 1e9:.1f} XLA cost analysis")
-        rows.append((label, result["seconds"], flops, result["loss"]))
-    if not args.skip_torch:
-        result = run_torch(config, batch, args.steps)
-        label = f"transformers ({result['attention']}), all positions"
-        rows.append((label, result["seconds"], train_flops(config, args.batch, args.seq), result["loss"]))
-
-    torch_rate = None if args.skip_torch else tokens / statistics.median(rows[-1][1])
+    reference = None if args.skip_torch else tokens / statistics.median(runners[-1].seconds)
     print(f"\nmedian of {args.steps} timed steps after a warm-up; MFU against {peak / 1e9:.1f} GFLOP/s")
     print(f"{'':38s} {'tokens/s':>9s} {'ratio':>6s} {'MFU':>6s} {'step s':>7s} {'GFLOP':>8s} {'loss':>6s}  steps s")
-    for label, seconds, flops, loss in rows:
-        step = statistics.median(seconds)
-        ratio = f"{tokens / step / torch_rate:5.2f}x" if torch_rate else "     -"
+    for r in runners:
+        step = statistics.median(r.seconds)
+        ratio = f"{tokens / step / reference:5.2f}x" if reference else "     -"
         print(
-            f"{label:38s} {tokens / step:9.1f} {ratio:>6s} {flops / step / peak:6.1%} {step:7.2f} "
-            f"{flops / 1e9:8.1f} {loss:6.3f}  {' '.join(f'{t:.2f}' for t in seconds)}"
+            f"{r.label:38s} {tokens / step:9.1f} {ratio:>6s} {r.flops / step / peak:6.1%} {step:7.2f} "
+            f"{r.flops / 1e9:8.1f} {r.loss:6.3f}  {' '.join(f'{t:.2f}' for t in r.seconds)}"
         )
     print(f"float32 matmul peak: {peak / 1e9:.1f} GFLOP/s (best of jax and torch over square matmuls)")
 

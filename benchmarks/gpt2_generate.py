@@ -43,28 +43,36 @@ def make_prompts(vocab_size: int, batch: int, min_length: int, max_length: int, 
     return ids, mask
 
 
-def time_plmjax_generate(model, params, ids, mask, new_tokens: int, reps: int):
+def alternate(runs: dict, reps: int) -> dict:
+    """{label: seconds per call}: one warm-up call each, then the sides take turns, so that a change in the
+    machine's load hits both alike."""
+    for run in runs.values():
+        run()
+    seconds = {label: [] for label in runs}
+    for _ in range(reps):
+        for label, run in runs.items():
+            seconds[label] += time_calls(run, 1, warmup=0)
+    return seconds
+
+
+def plmjax_generate_call(model, params, ids, mask, new_tokens: int, out: list):
     def run():
-        return plmjax.generate(
-            model, params, ids, mask, max_new_tokens=new_tokens, eos_token_id=-1, pad_token_id=0
-        ).block_until_ready()
+        ids_out = plmjax.generate(model, params, ids, mask, max_new_tokens=new_tokens, eos_token_id=-1, pad_token_id=0)
+        out.append(np.asarray(ids_out.block_until_ready()))
 
-    out = run()  # compiles
-    return time_calls(run, reps, warmup=1), np.asarray(out)
+    return run
 
 
-def time_torch_generate(hf_model, ids, mask, new_tokens: int, reps: int):
+def torch_generate_call(hf_model, ids, mask, new_tokens: int, out: list):
     import torch
 
     inputs = dict(input_ids=torch.as_tensor(ids, dtype=torch.long), attention_mask=torch.as_tensor(mask))
-    out = []
 
     def run():
         with torch.inference_mode():
-            out.append(hf_model.generate(**inputs, max_new_tokens=new_tokens, do_sample=False))
+            out.append(hf_model.generate(**inputs, max_new_tokens=new_tokens, do_sample=False).numpy())
 
-    seconds = time_calls(run, reps, warmup=1)
-    return seconds, out[-1].numpy()
+    return run
 
 
 def load_torch_copy(model, params, directory: str):
@@ -102,7 +110,8 @@ def plmjax_lm_loss(model, params, input_ids, rng):
     return optax.softmax_cross_entropy_with_integer_labels(logits[:, :-1], input_ids[:, 1:]).mean()
 
 
-def run_plmjax_train(config: TransformerConfig, input_ids, steps: int) -> dict:
+def plmjax_train_call(config: TransformerConfig, input_ids, losses: list):
+    """A compiled plmjax training step as a call that runs one step on its own state."""
     model = build_model(config, "lm")
     params = init_params(model, jax.random.key(0))
     optimizer = optax.adamw(**ADAMW)
@@ -112,22 +121,19 @@ def run_plmjax_train(config: TransformerConfig, input_ids, steps: int) -> dict:
         updates, opt_state = optimizer.update(grads, opt_state, params)
         return optax.apply_updates(params, updates), opt_state, loss
 
-    keys = jax.random.split(jax.random.key(1), steps + 1)
     inputs = jnp.asarray(input_ids)
-    state = [params, optimizer.init(params)]
-    compiled = jax.jit(step, donate_argnums=(0, 1)).lower(state[0], state[1], inputs, keys[0]).compile()
-    losses = []
+    state = [params, optimizer.init(params), jax.random.key(1)]
+    compiled = jax.jit(step, donate_argnums=(0, 1)).lower(state[0], state[1], inputs, state[2]).compile()
 
-    def one_step(key):
+    def one_step():
+        state[2], key = jax.random.split(state[2])
         state[0], state[1], loss = compiled(state[0], state[1], inputs, key)
         losses.append(float(loss.block_until_ready()))
 
-    one_step(keys[0])
-    seconds = [time_calls(lambda k=k: one_step(k), 1, warmup=0)[0] for k in keys[1:]]
-    return dict(seconds=seconds, loss=losses[-1])
+    return one_step
 
 
-def run_torch_train(config: TransformerConfig, input_ids, steps: int) -> dict:
+def torch_train_call(config: TransformerConfig, input_ids, losses: list):
     import torch
     import transformers
 
@@ -139,16 +145,15 @@ def run_torch_train(config: TransformerConfig, input_ids, steps: int) -> dict:
     model.train()
     optimizer = torch_adamw(model)
     inputs = torch.as_tensor(input_ids, dtype=torch.long)
-    losses = []
 
     def one_step():
         optimizer.zero_grad(set_to_none=True)
         loss = model(input_ids=inputs, labels=inputs).loss
         loss.backward()
         optimizer.step()
-        losses.append(float(loss))
+        losses.append(loss.item())
 
-    return dict(seconds=time_calls(one_step, steps, warmup=1), loss=losses[-1])
+    return one_step
 
 
 # ------------------------------------------------------------------------------------------------ main
@@ -183,12 +188,13 @@ def config_from_args(args) -> TransformerConfig:
     return preset(args.preset, **overrides)
 
 
-def report(rows, unit: str, denominator, extra=lambda result: ""):
-    reference = statistics.median(rows[-1][1]) if len(rows) > 1 else None
-    for label, seconds, result in rows:
-        median = statistics.median(seconds)
+def report(seconds: dict, work: float, unit: str, extra=lambda label, median: ""):
+    """One line per side: rate, ratio to the last side (transformers), median time."""
+    medians = {label: statistics.median(times) for label, times in seconds.items()}
+    reference = list(medians.values())[-1] if len(medians) > 1 else None
+    for label, median in medians.items():
         ratio = f"{reference / median:.2f}x" if reference else "-"
-        print(f"  {label:34s} {denominator / median:10.1f} {unit}  {ratio:>6s}  median {median:.3f}s {extra(result)}")
+        print(f"  {label:34s} {work / median:10.1f} {unit}  {ratio:>6s}  median {median:.3f}s {extra(label, median)}")
 
 
 def main(argv=None):
@@ -207,36 +213,35 @@ def main(argv=None):
     model = build_model(config, "lm")
     params = init_params(model, jax.random.key(0))
     ids, mask = make_prompts(config.vocab_size, args.batch, args.prompt_min, args.prompt_max)
-    new = args.batch * args.new_tokens
     print(f"\ngeneration: {args.batch} prompts of {args.prompt_min}-{args.prompt_max} tokens, {args.new_tokens} new")
-    plm_seconds, plm_ids = time_plmjax_generate(model, params, ids, mask, args.new_tokens, args.reps)
-    rows = [("plmjax (KV cache, jitted loop)", plm_seconds, None)]
-    if not args.skip_torch:
-        with tempfile.TemporaryDirectory() as directory:
+    plm_ids, torch_ids = [], []
+    runs = {"plmjax (KV cache, jitted loop)": plmjax_generate_call(model, params, ids, mask, args.new_tokens, plm_ids)}
+    with tempfile.TemporaryDirectory() as directory:
+        if not args.skip_torch:
             hf_model = load_torch_copy(model, params, directory)
-            torch_seconds, torch_ids = time_torch_generate(hf_model, ids, mask, args.new_tokens, args.reps)
-        rows.append(("transformers generate()", torch_seconds, None))
-        same = np.mean(plm_ids == torch_ids) if plm_ids.shape == torch_ids.shape else float("nan")
-        print(f"  identical token ids: {same:.1%} of {plm_ids.size}")
-    report(rows, "tokens/s", new)
+            runs["transformers generate()"] = torch_generate_call(hf_model, ids, mask, args.new_tokens, torch_ids)
+        seconds = alternate(runs, args.reps)
+    if torch_ids:
+        same = np.mean(plm_ids[-1] == torch_ids[-1]) if plm_ids[-1].shape == torch_ids[-1].shape else float("nan")
+        print(f"  identical token ids: {same:.1%} of {plm_ids[-1].size}")
+    report(seconds, args.batch * args.new_tokens, "tokens/s")
 
     if args.train_steps:
         input_ids = make_lm_batch(config.vocab_size, args.train_batch, args.train_seq)
         peak = max(matmul_rate_jax(), matmul_rate_torch())
         flops = train_flops(config, args.train_batch, args.train_seq)
-        tokens = args.train_batch * args.train_seq
         print(f"\ntraining step: batch {args.train_batch} x seq {args.train_seq}, {flops / 1e9:.0f} GFLOP/step")
         print(f"  float32 matmul peak (MFU denominator): {peak / 1e9:.1f} GFLOP/s")
-        result = run_plmjax_train(config, input_ids, args.train_steps)
-        rows = [("plmjax", result["seconds"], result)]
+        losses = {"plmjax": [], "transformers (sdpa)": []}
+        runs = {"plmjax": plmjax_train_call(config, input_ids, losses["plmjax"])}
         if not args.skip_torch:
-            result = run_torch_train(config, input_ids, args.train_steps)
-            rows.append(("transformers (sdpa)", result["seconds"], result))
+            runs["transformers (sdpa)"] = torch_train_call(config, input_ids, losses["transformers (sdpa)"])
+        seconds = alternate(runs, args.train_steps)
 
-        def mfu(result):
-            return f"MFU {flops / statistics.median(result['seconds']) / peak:.1%}  loss {result['loss']:.3f}"
+        def mfu(label, median):
+            return f"MFU {flops / median / peak:.1%}  loss {losses[label][-1]:.3f}"
 
-        report(rows, "tokens/s", tokens, mfu)
+        report(seconds, args.train_batch * args.train_seq, "tokens/s", mfu)
     print(f"\nload average at the end {os.getloadavg()[0]:.2f}")
 
 

@@ -18,6 +18,15 @@ def _generate(model, params, input_ids, attention_mask, rng, options: SearchOpti
     return greedy_or_sample(model, params, input_ids, attention_mask, rng, options)
 
 
+def is_left_padded(attention_mask) -> bool:
+    """Every row ends with a real token; assumed when the mask is traced (generate called under jit)."""
+    try:
+        last = np.asarray(attention_mask)[:, -1]
+    except jax.errors.TracerArrayConversionError:
+        return True
+    return bool(np.all(last))
+
+
 def generate(
     model,
     params,
@@ -55,7 +64,7 @@ def generate(
         raise ValueError(f"generate needs a model with head='lm', got head={getattr(model, 'head', None)!r}")
     input_ids = jnp.asarray(input_ids, jnp.int32)
     attention_mask = jnp.ones_like(input_ids) if attention_mask is None else jnp.asarray(attention_mask, jnp.int32)
-    if not c.is_encoder_decoder and not bool(np.all(np.asarray(attention_mask)[:, -1])):
+    if not c.is_encoder_decoder and not is_left_padded(attention_mask):
         raise ValueError("decoder-only prompts must be left-padded: every row's last position must be a real token")
     if do_sample and num_beams > 1:
         raise NotImplementedError("beam sampling (do_sample with num_beams > 1) is not implemented")
@@ -75,9 +84,10 @@ def generate(
         forced_bos_token_id=c.forced_bos_token_id,
         forced_eos_token_id=c.forced_eos_token_id,
         do_sample=do_sample,
-        temperature=float(temperature),
-        top_k=top_k,
-        top_p=top_p,
+        # Sampling settings do not matter to greedy and beam search: keep them out of the compilation key.
+        temperature=float(temperature) if do_sample else 1.0,
+        top_k=top_k if do_sample else None,
+        top_p=top_p if do_sample else None,
         num_beams=num_beams,
         length_penalty=float(length_penalty),
         early_stopping=early_stopping,

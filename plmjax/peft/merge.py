@@ -10,6 +10,7 @@ import jax.numpy as jnp
 from flax import traverse_util
 
 from plmjax.models.peft_config import PeftConfig
+from plmjax.peft import lora
 
 DENSE_METHOD_LEAVES = ("lora_a", "lora_b", "ia3_scale")
 
@@ -42,7 +43,7 @@ def _factors(peft, module, leaves):
     if (*module, "lora_a") in leaves:
         a = jnp.asarray(leaves[(*module, "lora_a")], jnp.float32)
         b = jnp.asarray(leaves[(*module, "lora_b")], jnp.float32)
-        delta = peft.lora_scale * (a @ b)
+        delta = lora.delta(a, b, peft.lora_scale)
     return (scale if ia3 == "input" else None), delta, (scale if ia3 == "output" else None)
 
 

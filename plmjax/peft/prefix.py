@@ -19,6 +19,16 @@ from plmjax.peft.method_spec import MethodSpec
 PREFIX_INIT = nn.initializers.normal(1.0)  # HF peft's nn.Embedding default
 
 
+def _dense(features: int, axes: tuple[str, str], name: str):
+    return nn.Dense(
+        features,
+        param_dtype=jnp.float32,
+        kernel_init=nn.with_logical_partitioning(nn.initializers.lecun_normal(), axes),
+        bias_init=nn.with_logical_partitioning(nn.initializers.zeros_init(), axes[-1:]),
+        name=name,
+    )
+
+
 class PrefixEncoder(nn.Module):
     """The MLP reparameterisation: [num_layers, 2 (key, value), length, heads, head_dim] prefixes.
 
@@ -39,8 +49,8 @@ class PrefixEncoder(nn.Module):
             (length, c.hidden_size),
             jnp.float32,
         )
-        hidden = jnp.tanh(nn.Dense(p.prefix_hidden_size, name="hidden")(embedding))
-        out = nn.Dense(self.num_layers * 2 * heads * head_dim, name="output")(hidden)
+        hidden = jnp.tanh(_dense(p.prefix_hidden_size, ("embed", "prefix_hidden"), "hidden")(embedding))
+        out = _dense(self.num_layers * 2 * heads * head_dim, ("prefix_hidden", "prefix_out"), "output")(hidden)
         return out.reshape(length, self.num_layers, 2, heads, head_dim).transpose(1, 2, 0, 3, 4)
 
 

@@ -52,11 +52,15 @@ class LSTMDirection(nn.Module):
     def __call__(self, x):
         h = self.hidden_size
         init = uniform_init(1.0 / math.sqrt(h))
-        input_kernel = self.param("input_kernel", init, (x.shape[-1], 4 * h), jnp.float32)
-        hidden_kernel = self.param("hidden_kernel", init, (h, 4 * h), jnp.float32)
+
+        def param(name, shape, axes):
+            return self.param(name, nn.with_logical_partitioning(init, axes), shape, jnp.float32)
+
+        input_kernel = param("input_kernel", (x.shape[-1], 4 * h), ("prompt_hidden", "prompt_gates"))
+        hidden_kernel = param("hidden_kernel", (h, 4 * h), ("prompt_hidden", "prompt_gates"))
         # Two biases as torch keeps them (only their sum matters, but the parameter count is torch's).
-        input_bias = self.param("input_bias", init, (4 * h,), jnp.float32)
-        hidden_bias = self.param("hidden_bias", init, (4 * h,), jnp.float32)
+        input_bias = param("input_bias", (4 * h,), ("prompt_gates",))
+        hidden_bias = param("hidden_bias", (4 * h,), ("prompt_gates",))
         inputs = x @ input_kernel + input_bias + hidden_bias
 
         def step(carry, gate_inputs):

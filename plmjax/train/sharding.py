@@ -32,6 +32,15 @@ LOGICAL_AXIS_RULES = {
     "token_types": None,
     "labels": None,
     "relpos_buckets": None,
+    # PEFT parameters (plmjax.peft) are small: replicated.
+    "lora_rank": None,
+    "adapter": None,
+    "prefix": None,
+    "prefix_hidden": None,
+    "prefix_out": None,
+    "prompt": None,
+    "prompt_hidden": None,
+    "prompt_gates": None,
 }
 
 _warned_names: set[str] = set()

@@ -12,6 +12,7 @@ from plmjax.models import EncoderModel, init_params, preset
 from plmjax.models.peft_config import PeftConfig
 from plmjax.peft.adapter import BottleneckAdapter
 from plmjax.peft.dense import AdaptedDense
+from tests.peft.helpers import plmjax_output
 
 CONFIG = preset(
     "bert-base",
@@ -57,9 +58,9 @@ def test_adapters_sit_on_the_branch_output_before_the_residual():
             flat[(*layer, f"{site}_adapter", "up", "bias")] = jnp.asarray(v, jnp.float32)
             expected[(*layer, bias, "output", "bias")] = expected[(*layer, bias, "output", "bias")] + v
         assert (kind == "houlsby") == ((*layer, "attention_adapter", "up", "bias") in flat)
-        ours = adapted.apply({"params": traverse_util.unflatten_dict(flat)}, ids).logits
-        theirs = model.apply({"params": traverse_util.unflatten_dict(expected)}, ids).logits
-        np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), atol=1e-5, rtol=0)
+        ours = plmjax_output(adapted, traverse_util.unflatten_dict(flat), {"input_ids": ids})
+        theirs = plmjax_output(model, traverse_util.unflatten_dict(expected), {"input_ids": ids})
+        np.testing.assert_allclose(ours, theirs, atol=1e-5, rtol=0)
 
 
 def dense_params(peft_config, features_in=3, features_out=2):
@@ -86,9 +87,10 @@ def test_lora_dropout_acts_on_the_input_only_while_training():
     layer, params = dense_params(PeftConfig(lora_targets=".*", lora_rank=2, lora_dropout=0.5))
     params = dict(params, lora_b=jnp.ones((2, 2)))
     x = jnp.ones((64, 3))
-    evaluation = layer.apply({"params": params}, x)
+    forward = jax.jit(lambda rngs: layer.apply({"params": params}, x, rngs=rngs))
+    evaluation = forward(None)
     assert np.allclose(evaluation, evaluation[0])
-    training = layer.apply({"params": params}, x, rngs={"dropout": jax.random.key(1)})
+    training = forward({"dropout": jax.random.key(1)})
     base = x @ params["kernel"] + params["bias"]
     low_rank = np.asarray(training - base)
     assert len(np.unique(low_rank.round(5), axis=0)) > 1  # masks differ by row
@@ -140,6 +142,7 @@ def test_p_tuning_soft_tokens_around_anchors_and_input_by_hand():
     scale, bias = np.asarray(e[("embeddings", "norm", "scale")]), np.asarray(e[("embeddings", "norm", "bias")])
     expected = (x - mean) / np.sqrt(var + CONFIG.layer_norm_eps) * scale + bias
 
-    out = adapted.apply({"params": adapted_params}, np.array([ids]), output_hidden_states=True)
+    forward = jax.jit(lambda params, ids: adapted.apply({"params": params}, ids, output_hidden_states=True))
+    out = forward(adapted_params, np.array([ids]))
     np.testing.assert_allclose(np.asarray(out.hidden_states[0][0]), expected, atol=1e-5, rtol=0)
     assert out.logits.shape == (1, len(ids), vocab)  # soft tokens take slots in the input: no shift

@@ -106,9 +106,18 @@ def test_export_loads_in_peft_with_the_same_outputs_and_imports_back(bases, kind
     theirs = helpers.torch_output(peft_model(kind, directory, adapter=str(tmp_path / "adapter")), inputs)
     np.testing.assert_allclose(ours, theirs, atol=helpers.TOL, rtol=0)
 
+    # Importing gives back the exported parameters (reparameterisations folded, as they were exported)...
     imported, imported_params, imported_rules = peft.import_hf(str(tmp_path / "adapter"), model, params)
-    np.testing.assert_allclose(helpers.plmjax_output(imported, imported_params, inputs), ours, atol=1e-5, rtol=0)
     assert peft.mask(imported_params, imported_rules)  # the imported rules cover every parameter
+    _, folded_params = peft.fold(adapted, adapted_params)
+    folded, imported_flat = traverse_util.flatten_dict(folded_params), traverse_util.flatten_dict(imported_params)
+    if folded.keys() != imported_flat.keys():
+        # ...except through GPT-2's fused c_attn, which comes back as a pair (or vector) per projection.
+        assert kind == "gpt2" and method in ("lora", "ia3")
+        np.testing.assert_allclose(helpers.plmjax_output(imported, imported_params, inputs), ours, atol=1e-5, rtol=0)
+        return
+    for path, value in folded.items():
+        np.testing.assert_allclose(np.asarray(imported_flat[path]), np.asarray(value), atol=1e-6, err_msg=str(path))
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from plmjax import peft
 from plmjax.models import EncoderModel, init_params, preset
 from plmjax.models.init import abstract_params
 from plmjax.peft.summary import counts
+from tests.peft.helpers import plmjax_output
 
 TINY = preset("bert-base", vocab_size=50, hidden_size=16, num_layers=2, num_heads=2, intermediate_size=24)
 IA3_LIKE_PEFT_BERT = dict(
@@ -42,6 +43,13 @@ def peft_trainable(config) -> int:
 
 def trainable_count(params, rules) -> int:
     return counts(params, peft.mask(params, rules))["total"][0]
+
+
+def adapted_shapes(model, method, **options):
+    """(abstract params, rules) of the adapted model: counting needs shapes only, no initialisation."""
+    adapted, plan = peft.adapt(method, model, **options)
+    params = traverse_util.unflatten_dict(peft.methods.abstract_params(adapted))
+    return params, plan.rules(params)
 
 
 HEAD = 768 * 2 + 2
@@ -101,8 +109,8 @@ COUNT_CASES = [
     ("method", "options", "peft_config", "published"), COUNT_CASES, ids=[c[0] for c in COUNT_CASES]
 )
 def test_trainable_counts_equal_peft_on_bert_base(bert_base, method, options, peft_config, published):
-    model, params = bert_base
-    _, adapted_params, rules = peft.apply(method, model, params, **options)
+    model, _ = bert_base
+    adapted_params, rules = adapted_shapes(model, method, **options)
     ours = trainable_count(adapted_params, rules)
     assert ours == peft_trainable(peft_config())
     if published is not None:
@@ -110,16 +118,16 @@ def test_trainable_counts_equal_peft_on_bert_base(bert_base, method, options, pe
 
 
 def test_houlsby_and_pfeiffer_counts_are_the_published_ones(bert_base):
-    model, params = bert_base
+    model, _ = bert_base
     d, m = 768, 64
     per_adapter = 2 * m * d + d + m  # Houlsby et al., 2019, section 2.1
     norms = 12 * 2 * 2 * d + 2 * d  # every layer norm (two per layer, plus the embeddings')
-    _, adapted_params, rules = peft.apply("houlsby", model, params, size=m)
+    adapted_params, rules = adapted_shapes(model, "houlsby", size=m)
     rows = counts(adapted_params, peft.mask(adapted_params, rules))
     assert rows["encoder/layers_*/attention_adapter"] == (12 * per_adapter,) * 2
     assert rows["encoder/layers_*/mlp_adapter"] == (12 * per_adapter,) * 2
     assert rows["total"][0] == 2 * 12 * per_adapter + norms + HEAD
-    _, adapted_params, rules = peft.apply("pfeiffer", model, params, reduction_factor=16)
+    adapted_params, rules = adapted_shapes(model, "pfeiffer", reduction_factor=16)
     assert trainable_count(adapted_params, rules) == 12 * (2 * 48 * d + d + 48) + HEAD
 
 
@@ -127,7 +135,7 @@ def test_apply_adds_subtrees_and_leaves_the_base_arrays_alone(tiny):
     model, params = tiny
     ids = np.array([[3, 4, 5, 6, 7, 8], [9, 10, 11, 12, 0, 0]])
     mask = (ids != 0).astype(np.int32)
-    base_out = np.asarray(model.apply({"params": params}, ids, attention_mask=mask).logits)
+    base_out = plmjax_output(model, params, {"input_ids": ids, "attention_mask": mask})
     flat = traverse_util.flatten_dict(params)
     options = {"houlsby": dict(houlsby=dict(size=4)), "prefix": dict(prefix=dict(length=3))}
     options["prompt"] = dict(prompt=dict(length=3))
@@ -139,7 +147,7 @@ def test_apply_adds_subtrees_and_leaves_the_base_arrays_alone(tiny):
         adapted_flat = traverse_util.flatten_dict(adapted_params)
         assert all(adapted_flat[p] is v for p, v in flat.items()), method  # the very same arrays
         assert adapted.config.replace(peft=model.config.peft) == model.config
-        out = np.asarray(adapted.apply({"params": adapted_params}, ids, attention_mask=mask).logits)
+        out = plmjax_output(adapted, adapted_params, {"input_ids": ids, "attention_mask": mask})
         if method in ("lora", "ia3"):
             np.testing.assert_array_equal(out, base_out)  # B = 0, IA3 = 1: exactly the base model
         elif method == "houlsby":

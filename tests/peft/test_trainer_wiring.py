@@ -1,0 +1,40 @@
+"""configs/glue.py takes method= for every PEFT method, and the trainer builds the adapted model and its rules
+from config.peft (method, options, extra_trainable) without initialising anything."""
+
+import os
+import re
+
+import pytest
+from flax import traverse_util
+
+from plmjax import peft
+from plmjax.peft.method_spec import NORMS, is_method_param
+from plmjax.train import model_setup, partition
+from plmjax.train.config_files import load_config
+
+CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "configs")
+TINY = dict(vocab_size=64, hidden_size=16, num_layers=2, num_heads=2, intermediate_size=24)
+METHODS = sorted(peft.METHODS) + ["lora+prompt", "houlsby+prefix"]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_glue_config_builds_every_method(method):
+    config = load_config(os.path.join(CONFIGS, "glue.py") + f":model=bert-base,method={method}")
+    config.model.config_overrides.update(TINY)
+    setup = model_setup.build(config.model, 2, 0, config.peft)
+    abstract = traverse_util.unflatten_dict(peft.methods.abstract_params(setup.model))
+    rules = partition.trainable_rules(config.peft, abstract, setup.peft_plan)
+    trainable = [p for p, t in traverse_util.flatten_dict(peft.mask(abstract, rules)).items() if t]
+    assert trainable
+    if method in ("full", "head_only", "bitfit"):
+        assert setup.peft_plan is None and setup.model.config.peft.is_off
+    else:
+        assert not setup.model.config.peft.is_off
+        for path in trainable:
+            norm = "houlsby" in method and re.fullmatch(NORMS, "/".join(path))  # Houlsby trains the norms too
+            assert is_method_param(path) or path[0] == "classifier" or norm, path
+
+
+def test_quickstart_trains_lora():
+    config = load_config(os.path.join(CONFIGS, "quickstart.py"))
+    assert config.peft.method == "lora" and config.peft.options.rank == 8
