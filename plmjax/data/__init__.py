@@ -3,8 +3,11 @@
 task = plmjax.data.get_task("glue/rte", data_dir="path/to/RTE")   # or no data_dir: the tfds catalog
 features = plmjax.data.encode(tokenizer, plmjax.data.read_examples(task, "train"), task, max_length=128)
 for batch in plmjax.data.BatchIterator(features, 32, seed=0): ...
+
+Pretraining (raw text, tokenizer training, MLM/NSP/SOP/causal/BART/T5 collators): `plmjax.data.pretraining`.
 """
 
+from plmjax.data import pretraining
 from plmjax.data.batching import DEFAULT_LENGTH_BUCKETS, BatchIterator
 from plmjax.data.encode import TRUNCATION_STRATEGIES, encode
 from plmjax.data.errors import DataError, EmptyDatasetError, MalformedRowError
@@ -25,6 +28,7 @@ __all__ = [
     "TfdsExamples",
     "encode",
     "get_task",
+    "pretraining",
     "read_csv",
     "read_examples",
     "read_jsonl",

@@ -1,0 +1,26 @@
+"""Pretraining losses, one module per objective; each splits its loss into (loss_sum, count) terms so a
+trainer can take exact means over micro-batches and devices (see base.py)."""
+
+from plmjax.objectives.base import Objective, ratios, total_loss
+from plmjax.objectives.causal_lm import CausalLM
+from plmjax.objectives.distillation import Distillation, student_from_teacher
+from plmjax.objectives.electra import Electra, export_params, generator_config
+from plmjax.objectives.mlm import MaskedLM
+from plmjax.objectives.sentence_relation import MaskedLMWithSentenceRelation, SentenceRelation
+from plmjax.objectives.seq2seq import Seq2SeqLM
+
+__all__ = [
+    "CausalLM",
+    "Distillation",
+    "Electra",
+    "MaskedLM",
+    "MaskedLMWithSentenceRelation",
+    "Objective",
+    "SentenceRelation",
+    "Seq2SeqLM",
+    "export_params",
+    "generator_config",
+    "ratios",
+    "student_from_teacher",
+    "total_loss",
+]
