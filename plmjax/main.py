@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> dict:
     # Join the other processes before JAX touches a device.
     from plmjax.train import distributed
 
+    distributed.split_cpu(config.mesh.cpu_devices)
     distributed.initialize(config.distributed)
     from plmjax.train.loop import train_and_evaluate
 

@@ -29,7 +29,7 @@ def test_unknown_config_key_names_the_valid_keys(tmp_path, capsys):
 def test_unknown_top_level_key_and_bad_value(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main([f"--config={SMOKE}", f"--workdir={tmp_path}", "--config.optimiser.name=sgd"])
-    assert "valid keys at the top level: data, distributed, mesh, model, optimizer, peft, seed, train" in (
+    assert "valid keys at the top level: data, distributed, mesh, model, objective, optimizer, peft, seed, train" in (
         capsys.readouterr().err
     )
     with pytest.raises(SystemExit):

@@ -3,6 +3,7 @@ trainer can take exact means over micro-batches and devices (see base.py)."""
 
 from plmjax.objectives.base import Objective, ratios, total_loss
 from plmjax.objectives.causal_lm import CausalLM
+from plmjax.objectives.classification import Classification
 from plmjax.objectives.distillation import Distillation, student_from_teacher
 from plmjax.objectives.electra import Electra, export_params, generator_config
 from plmjax.objectives.mlm import MaskedLM
@@ -11,6 +12,7 @@ from plmjax.objectives.seq2seq import Seq2SeqLM
 
 __all__ = [
     "CausalLM",
+    "Classification",
     "Distillation",
     "Electra",
     "MaskedLM",

@@ -37,6 +37,62 @@ def default_config() -> ml_collections.ConfigDict:
     c.data.length_buckets = ()  # pad each batch to the shortest bucket that fits (fewer compiled shapes)
     c.data.max_train_examples = 0  # 0: all
     c.data.max_eval_examples = 0
+    # Pretraining corpora (objective.name other than "classification"; data.task is then unused). One of:
+    c.data.corpus_files = ""  # local text files, comma-separated
+    c.data.corpus_tfds = ""  # a tfds catalog dataset, e.g. "wikipedia/20230601.en" or "c4/en" (split "train")
+    c.data.max_documents = 0  # tfds: read at most this many documents per process (0: all)
+    # blocks (blank lines separate documents), lines (a document per line), wikitext, or text (each file is one
+    # document kept verbatim, newlines included: character-level LMs).
+    c.data.corpus_layout = "blocks"
+    c.data.validation_files = ""  # held-out text files, comma-separated; "": validation_fraction of the corpus
+    # The last fraction of the documents is held out; of a single document (one text), the last fraction of its
+    # tokens (nanoGPT's 90/10 split).
+    c.data.validation_fraction = 0.1
+    # Without data.tokenizer, one is trained on the corpus into <workdir>/tokenizer: wordpiece (BERT), bpe
+    # (byte-level, RoBERTa's specials), gpt2_bpe (GPT-2's <|endoftext|>) or char (one id per character).
+    c.data.tokenizer_kind = "wordpiece"
+    c.data.tokenizer_vocab_size = 8000
+    c.data.tokenizer_lowercase = True  # wordpiece
+    c.data.tokenizer_extra_ids = 0  # T5 sentinels <extra_id_N> (span corruption needs them: 100)
+    # epochs: shuffled passes over the built examples; random_windows (clm): max_length-token windows at random
+    # offsets of the token stream each step (nanoGPT's get_batch).
+    c.data.sampling = "epochs"
+    c.data.eval_batches = 0  # pretraining: held-out batches per evaluation (0: the whole split; windows: 20)
+    c.data.eval_train_batches = 0  # pretraining: also the loss on this many training batches ("train_eval")
+
+    c.objective = ml_collections.ConfigDict()
+    # classification (data.task), or a pretraining objective on data.corpus_*: mlm (BERT / RoBERTa; with
+    # sentence_task, BERT's MLM + NSP or ALBERT's MLM + SOP), clm (GPT), bart (denoising), t5 (span
+    # corruption), electra (replaced-token detection) or distillation (DistilBERT). See docs/pretraining.md.
+    c.objective.name = "classification"
+    c.objective.sentence_task = ""  # mlm: "", "nsp" (a bert model) or "sop" (an albert model)
+    c.objective.masking = "dynamic"  # static: one mask per example; dynamic: a new mask every epoch (RoBERTa)
+    c.objective.mask_unit = "token"  # token, word (whole-word masking) or span (SpanBERT)
+    c.objective.mask_prob = 0.15
+    c.objective.max_predictions = 0  # vocabulary logits at this many selected positions per row (0: everywhere)
+    c.objective.bart = ml_collections.ConfigDict(
+        dict(
+            infill_ratio=0.3,
+            poisson_lambda=3.0,
+            random_ratio=0.1,
+            token_mask_ratio=0.0,
+            token_delete_ratio=0.0,
+            permute_sentences=True,
+            rotate_document=False,
+        )
+    )
+    c.objective.t5 = ml_collections.ConfigDict(dict(noise_density=0.15, mean_noise_span_length=3.0))
+    # The discriminator is model.name_or_path (a preset); the generator that fraction of its width.
+    c.objective.electra = ml_collections.ConfigDict(dict(generator_fraction=0.25, rtd_weight=50.0))
+    c.objective.distillation = ml_collections.ConfigDict(
+        dict(
+            teacher="",  # an HF directory or a preset (random init; model.config_overrides apply); "": model's
+            alpha_ce=5.0,
+            alpha_mlm=2.0,
+            alpha_cos=1.0,
+            temperature=2.0,
+        )
+    )
 
     c.peft = ml_collections.ConfigDict()
     # Which parameters train: "full", "head_only", "bitfit", or a method of plmjax.peft.METHODS that adds
@@ -79,6 +135,9 @@ def default_config() -> ml_collections.ConfigDict:
     c.mesh.data = -1
     c.mesh.fsdp = 1
     c.mesh.tensor = 1
+    # A CPU-only host as this many devices (0: JAX's default, one), set before JAX starts: data parallel over
+    # the cores, faster than one device for small models. Ignored when XLA_FLAGS sets a device count.
+    c.mesh.cpu_devices = 0
 
     c.distributed = ml_collections.ConfigDict()
     # Multi-host: "auto" initialises jax.distributed when these (or PLMJAX_COORDINATOR_ADDRESS,
@@ -103,7 +162,8 @@ def parse_config_arg(arg: str | None, **defaults) -> ml_collections.ConfigDict:
         if name not in defaults:
             raise ValueError(f"unknown config argument {name!r}; arguments: {sorted(defaults)}")
         default = defaults[name]
-        parsed[name] = type(default)(value) if default is not None and not isinstance(default, bool) else value
         if isinstance(default, bool):
             parsed[name] = value.lower() in ("1", "true", "yes")
+        else:
+            parsed[name] = type(default)(value) if default is not None else value
     return parsed

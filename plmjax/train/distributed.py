@@ -1,5 +1,6 @@
 """Multi-host start-up: jax.distributed.initialize from the config or the environment."""
 
+import contextlib
 import os
 
 import jax
@@ -50,3 +51,17 @@ def _cluster_detected() -> bool:
     if os.environ.get("SLURM_NTASKS", "1") not in ("", "1"):
         return True
     return bool(os.environ.get("TPU_WORKER_HOSTNAMES", "").count(","))
+
+
+def split_cpu(cpu_devices: int) -> None:
+    """Make a CPU host `cpu_devices` JAX devices (mesh.cpu_devices), before JAX starts its backends.
+
+    Small models compute faster data parallel over the cores (each device a thread) than on one device whose
+    small matmuls barely use more than one core. Left alone when 0, when XLA_FLAGS already sets a device count
+    (the tests' virtual devices) or when the backends already started (another run in the same process).
+    """
+    if cpu_devices <= 0 or "xla_force_host_platform_device_count" in os.environ.get("XLA_FLAGS", ""):
+        return
+    # When the backends started already, the device count stays what it was.
+    with contextlib.suppress(RuntimeError):
+        jax.config.update("jax_num_cpu_devices", cpu_devices)

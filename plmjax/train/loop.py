@@ -11,7 +11,7 @@ import time
 import jax
 import numpy as np
 
-from plmjax.train import checkpoint, evaluate, run_setup, sharding
+from plmjax.train import checkpoint, run_setup, sharding
 from plmjax.train.progress import ProgressBar
 from plmjax.train.writers import MetricWriter
 
@@ -25,13 +25,16 @@ def _is_due(step: int, every: int, last: int) -> bool:
 
 
 def _summarise(fetched: list[dict], timed: list[dict], seconds: float) -> dict:
-    """Mean loss/accuracy over the steps since the last log, the latest gradient norm, and the throughput of
-    the `timed` steps (those run in `seconds`)."""
+    """Means over the steps since the last log of the loss, each loss term and each metric (accuracies), the
+    latest gradient norm, and the throughput of the `timed` steps (those run in `seconds`)."""
     examples = sum(float(m["examples"]) for m in timed)
     tokens = sum(float(m["tokens"]) for m in timed)
-    summary = {"loss": float(np.mean([m["loss"] for m in fetched])), "grad_norm": float(fetched[-1]["grad_norm"])}
-    if "accuracy" in fetched[0]:
-        summary["accuracy"] = float(np.mean([m["accuracy"] for m in fetched]))
+    summary = {
+        name: float(np.mean([m[name] for m in fetched]))
+        for name in fetched[0]
+        if name not in ("grad_norm", "examples", "tokens")
+    }
+    summary["grad_norm"] = float(fetched[-1]["grad_norm"])
     if timed and seconds > 0:
         summary["examples_per_second"] = examples / seconds
         summary["tokens_per_second"] = tokens / seconds
@@ -49,12 +52,14 @@ class _Trainer:
         self.results: dict = {}
 
     def evaluate(self, state, frozen, step: int) -> dict | None:
-        if self.run.data.eval_features is None:
+        if not self.run.source.has_validation:
             return None
-        metrics = evaluate.evaluate(
-            self.run.eval_step, state.trainable, frozen, self.run.eval_batches(), self.run.mesh, self.run.task.metrics
-        )
+        metrics = self.run.evaluate(state.trainable, frozen)
         self.writer.write(step, "validation", metrics)
+        # Pretraining may also estimate the training split's loss (nanoGPT's estimate_loss does both).
+        train_metrics = self.run.evaluate(state.trainable, frozen, "train")
+        if train_metrics is not None:
+            self.writer.write(step, "train_eval", train_metrics)
         return metrics
 
     def check_finite(self) -> list[dict]:
@@ -114,7 +119,7 @@ class _Trainer:
             state, metrics = run.train_step(state, frozen, batch)
             self.pending.append((step, metrics))
             log_now = _is_due(step, config.train.log_every, run.num_steps)
-            eval_now = _is_due(step, eval_every, run.num_steps) and run.data.eval_features is not None
+            eval_now = _is_due(step, eval_every, run.num_steps) and run.source.has_validation
             save_now = eval_now or _is_due(step, config.train.checkpoint_every, run.num_steps)
             if step == start_step + 1:
                 jax.block_until_ready(metrics)

@@ -11,20 +11,19 @@ import jax.numpy as jnp
 import numpy as np
 
 from plmjax import peft
-from plmjax.models.init import abstract_params
-from plmjax.train import checkpoint, inputs, model_setup, partition, sharding
+from plmjax.train import checkpoint, inputs, model_setup, objective_setup, partition, pretraining_inputs, sharding
 from plmjax.train.optimizer import learning_rate_schedule, make_optimizer
+from plmjax.train.pretraining_batches import PretrainingSource
 from plmjax.train.state import TrainState
-from plmjax.train.step import make_eval_step, make_train_step
+from plmjax.train.step import make_eval_step, make_objective_eval_step, make_objective_train_step
 
 
 @dataclasses.dataclass
 class Run:
     config: object
     workdir: str
-    task: object
-    data: inputs.RunData
-    setup: model_setup.ModelSetup
+    source: object  # inputs.ClassificationSource or pretraining_batches.PretrainingSource
+    setup: objective_setup.ObjectiveSetup
     mesh: jax.sharding.Mesh
     num_steps: int
     steps_per_epoch: int
@@ -46,20 +45,11 @@ class Run:
         return self.meta["num_frozen"]
 
     def train_batches(self):
-        c = self.config
-        return inputs.batch_iterator(
-            self.data.train_features,
-            c.data.batch_size,
-            seed=c.seed,
-            train=True,
-            length_buckets=c.data.length_buckets,
-        )
+        return self.source.train_batches()
 
-    def eval_batches(self):
-        c = self.config.data
-        return inputs.batch_iterator(
-            self.data.eval_features, c.eval_batch_size, seed=0, train=False, length_buckets=c.length_buckets
-        )
+    def evaluate(self, trainable, frozen, split: str = "validation") -> dict | None:
+        """The split's metrics ("validation", or "train" for pretraining's data.eval_train_batches), or None."""
+        return self.source.evaluate(self.eval_step, trainable, frozen, self.mesh, split)
 
     def initial_state(self) -> tuple[TrainState, dict]:
         """(state, frozen) at step 0: the base parameters split by the mask, a fresh optimizer state."""
@@ -87,25 +77,33 @@ def write_config(config, workdir: str) -> None:
 def prepare(config, workdir: str) -> Run:
     os.makedirs(workdir, exist_ok=True)
     write_config(config, workdir)
-    task = inputs.get_task(config.data)
-    num_labels = config.model.num_labels or task.num_labels
-    setup = model_setup.build(config.model, num_labels, config.seed, config.peft)
+    if config.objective.name == "classification":
+        task = inputs.get_task(config.data)
+        num_labels = config.model.num_labels or task.num_labels
+        setup = objective_setup.build(config, num_labels)
+        data = inputs.load(config, task, setup.model, setup.pretrained_path)
+        source = inputs.ClassificationSource(config, data, setup.model.num_labels)
+        eval_step_fn = make_eval_step(setup.model, num_labels)
+    else:
+        corpus = pretraining_inputs.load(config, workdir)
+        setup = objective_setup.build(config, vocab_size=len(corpus.tokenizer))
+        source = PretrainingSource(config, corpus, setup.objective.term_weights)
+        eval_step_fn = make_objective_eval_step(setup.objective)
     model = setup.model
-    data = inputs.load(config, task, model, setup.pretrained_path)
 
     c = config.train
     if c.accumulate_steps < 1 or config.data.batch_size % c.accumulate_steps:
         raise ValueError(
             f"data.batch_size {config.data.batch_size} is not a multiple of train.accumulate_steps {c.accumulate_steps}"
         )
-    steps_per_epoch = data.num_train // config.data.batch_size
+    steps_per_epoch = source.steps_per_epoch
     num_steps = c.num_steps or max(1, math.ceil(c.num_epochs * steps_per_epoch))
 
     mesh = sharding.make_mesh(config.mesh)
-    boxed = abstract_params(model, boxed=True)
+    boxed = setup.abstract_params(boxed=True)
     abstract = nn.meta.unbox(boxed)
     params_shardings = sharding.param_shardings(mesh, boxed)
-    rules = partition.trainable_rules(config.peft, abstract, setup.peft_plan)
+    rules = [*setup.frozen_rules, *partition.trainable_rules(config.peft, abstract, setup.peft_plan)]
     mask = partition.trainable_mask(abstract, rules)
     abstract_trainable, abstract_frozen = partition.split(abstract, mask)
     trainable_shardings, frozen_shardings = partition.split(params_shardings, mask)
@@ -138,22 +136,21 @@ def prepare(config, workdir: str) -> Run:
     }
     batch_sharding = sharding.batch_sharding(mesh)
     train_step = jax.jit(
-        make_train_step(model, optimizer, num_labels, c.accumulate_steps),
+        make_objective_train_step(setup.objective, optimizer, c.accumulate_steps),
         in_shardings=(state_shardings, frozen_shardings, batch_sharding),
         out_shardings=(state_shardings, replicated),
         donate_argnums=0,
     )
     eval_step = jax.jit(
-        make_eval_step(model, num_labels),
+        eval_step_fn,
         in_shardings=(trainable_shardings, frozen_shardings, batch_sharding),
         out_shardings=replicated,
     )
-    selection_metric = (c.best_metric or task.metrics[0]) if data.eval_features is not None else None
+    selection_metric = (c.best_metric or source.selection_metric) if source.has_validation else None
     return Run(
         config=config,
         workdir=workdir,
-        task=task,
-        data=data,
+        source=source,
         setup=setup,
         mesh=mesh,
         num_steps=num_steps,
@@ -177,8 +174,7 @@ def describe(run: Run) -> str:
     """The run's set-up in a few lines, for the console and TensorBoard."""
     c = run.config
     lines = [
-        f"task {run.task.name}: {run.data.num_train:,} train / {run.data.num_eval:,} validation examples, "
-        f"{run.setup.model.num_labels} outputs, metrics {list(run.task.metrics)}",
+        run.source.description,
         f"model {c.model.name_or_path} ({run.meta['model']['summary']}), compute {c.model.dtype}",
         f"mesh {dict(run.mesh.shape)} over {jax.device_count()} devices in {jax.process_count()} processes",
         f"{run.num_steps} steps of {c.data.batch_size} examples ({run.steps_per_epoch} steps per epoch), "

@@ -1,61 +1,53 @@
-"""The jitted train and eval steps for sequence classification and regression.
+"""The jitted train and eval steps, for any objective (plmjax.objectives; classification is one).
 
-The train step differentiates only the trainable partition: `grad(loss)(trainable, frozen, batch)`.
-Losses are weighted sums divided by the batch's total weight, so padding rows (weight 0) do not count and a
-batch split into micro-batches (gradient accumulation) or over devices gives the same mean.
+The train step differentiates only the trainable partition: `grad(loss)(trainable, frozen, batch)`. The loss is
+`sum_t w_t * loss_sum_t / max(count_t, 1)` with every count_t taken from the WHOLE global batch
+(`objective.term_counts`) before it is split into micro-batches, so the micro-batches' losses and gradients
+add up to exactly the full batch's (gradient accumulation and any device count give the same mean), and
+padding rows (weight 0) count nowhere.
 """
 
 import jax
 import jax.numpy as jnp
 import optax
 
+from plmjax.objectives.base import ratios, total_loss
+from plmjax.objectives.classification import Classification, classifier_logits, example_losses, predictions
 from plmjax.train import partition
 from plmjax.train.state import TrainState
 
-
-def example_losses(logits, labels, num_labels: int):
-    """Per-example cross-entropy, or squared error when num_labels == 1 (regression); in float32."""
-    logits = logits.astype(jnp.float32)
-    if num_labels == 1:
-        return jnp.square(logits[..., 0] - labels.astype(jnp.float32))
-    return optax.softmax_cross_entropy_with_integer_labels(logits, labels.astype(jnp.int32))
+__all__ = ["example_losses", "make_eval_step", "make_objective_eval_step", "make_objective_train_step"]
 
 
-def predictions(logits, num_labels: int):
-    logits = logits.astype(jnp.float32)
-    return logits[..., 0] if num_labels == 1 else jnp.argmax(logits, axis=-1)
+def _batch_sizes(batch) -> dict:
+    """Real rows and real tokens of a batch, for throughput."""
+    weights = batch["weights"].astype(jnp.float32)
+    tokens = jnp.sum(batch["attention_mask"] * weights[:, None]) if "attention_mask" in batch else jnp.zeros(())
+    return {"examples": jnp.sum(weights), "tokens": tokens}
 
 
-def _forward(model, params, batch, deterministic: bool, rng=None):
-    return model.apply(
-        {"params": params},
-        batch["input_ids"],
-        attention_mask=batch.get("attention_mask"),
-        token_type_ids=batch.get("token_type_ids"),
-        deterministic=deterministic,
-        rngs=None if deterministic else {"dropout": rng},
-    )
+def step_metrics(objective, terms, metrics) -> dict:
+    """The logged means: "loss" (the weighted total), "<term>_loss" per term, and each metric's ratio."""
+    out = {"loss": total_loss(terms, objective.term_weights)}
+    out.update({f"{name}_loss": value for name, value in ratios(terms).items()})
+    out.update(ratios(metrics))
+    return out
 
 
-def make_train_step(model, optimizer: optax.GradientTransformation, num_labels: int, accumulate_steps: int = 1):
+def make_objective_train_step(objective, optimizer: optax.GradientTransformation, accumulate_steps: int = 1):
     """train_step(state, frozen, batch) -> (state, metrics); jit it with the state donated."""
+    weights = objective.term_weights
 
-    def loss_sums(trainable, frozen, batch, rng):
-        out = _forward(model, partition.merge(trainable, frozen), batch, deterministic=False, rng=rng)
-        weights = batch["weights"].astype(jnp.float32)
-        loss_sum = jnp.sum(example_losses(out.logits, batch["labels"], num_labels) * weights)
-        if num_labels == 1:
-            correct = jnp.zeros((), jnp.float32)
-        else:
-            hits = predictions(out.logits, num_labels) == batch["labels"].astype(jnp.int32)
-            correct = jnp.sum(hits * weights)
-        return loss_sum, (jnp.sum(weights), correct)
+    def loss(trainable, frozen, batch, rng, counts):
+        params = partition.merge(trainable, frozen)
+        terms, metrics = objective.loss_and_metrics(params, batch, rng, deterministic=False)
+        return total_loss(terms, weights, counts), (terms, metrics)
 
-    value_and_grad = jax.value_and_grad(loss_sums, has_aux=True)
+    value_and_grad = jax.value_and_grad(loss, has_aux=True)
 
-    def accumulate(trainable, frozen, batch, rng):
+    def accumulate(trainable, frozen, batch, rng, counts):
         if accumulate_steps == 1:
-            return value_and_grad(trainable, frozen, batch, rng)
+            return value_and_grad(trainable, frozen, batch, rng, counts)
 
         # Micro-batch k takes rows k, k + accumulate_steps, ...: every device keeps an equal share of each.
         def micro(x):
@@ -63,44 +55,57 @@ def make_train_step(model, optimizer: optax.GradientTransformation, num_labels: 
 
         def add(carry, inputs):
             index, micro_batch = inputs
-            value, grads = value_and_grad(trainable, frozen, micro_batch, jax.random.fold_in(rng, index))
-            return jax.tree.map(jnp.add, carry, (value, grads)), None
+            out = value_and_grad(trainable, frozen, micro_batch, jax.random.fold_in(rng, index), counts)
+            return jax.tree.map(jnp.add, carry, out), None
 
-        zero_value = (jnp.zeros(()), (jnp.zeros(()), jnp.zeros(())))
-        zero = (zero_value, jax.tree.map(jnp.zeros_like, trainable))
         micro_batches = jax.tree.map(micro, batch)
+        first = jax.tree.map(lambda x: x[0], micro_batches)
+        shapes = jax.eval_shape(value_and_grad, trainable, frozen, first, rng, counts)
+        zero = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
         total, _ = jax.lax.scan(add, zero, (jnp.arange(accumulate_steps), micro_batches))
         return total
 
     def train_step(state: TrainState, frozen, batch):
         rng = jax.random.fold_in(jax.random.wrap_key_data(state.rng), state.step)
-        (loss_sum, (weight_sum, correct)), grad_sums = accumulate(state.trainable, frozen, batch, rng)
-        denominator = jnp.maximum(weight_sum, 1.0)
-        grads = jax.tree.map(lambda g: g / denominator, grad_sums)
+        counts = objective.term_counts(batch)
+        (_, (terms, metrics)), grads = accumulate(state.trainable, frozen, batch, rng, counts)
         updates, opt_state = optimizer.update(grads, state.opt_state, state.trainable)
         trainable = optax.apply_updates(state.trainable, updates)
-        metrics = {
-            "loss": loss_sum / denominator,
-            "grad_norm": optax.global_norm(grads),
-            "examples": weight_sum,
-            "tokens": jnp.sum(batch["attention_mask"]) if "attention_mask" in batch else jnp.zeros(()),
-        }
-        if num_labels > 1:
-            metrics["accuracy"] = correct / denominator
-        return state.replace(step=state.step + 1, trainable=trainable, opt_state=opt_state), metrics
+        logged = step_metrics(objective, terms, metrics)
+        logged.update(grad_norm=optax.global_norm(grads), **_batch_sizes(batch))
+        return state.replace(step=state.step + 1, trainable=trainable, opt_state=opt_state), logged
 
     return train_step
 
 
-def make_eval_step(model, num_labels: int):
-    """eval_step(trainable, frozen, batch) -> per-example predictions plus the loss and weight sums."""
+def make_objective_eval_step(objective):
+    """eval_step(trainable, frozen, batch) -> ({term: (sum, count)}, {metric: (correct, count)}, real rows); add
+    them up over an evaluation split and take `total_loss` and `ratios` of the totals (plmjax.train.evaluate)."""
 
     def eval_step(trainable, frozen, batch):
-        out = _forward(model, partition.merge(trainable, frozen), batch, deterministic=True)
+        # A fixed key: evaluation is deterministic (no dropout) but ELECTRA samples its replacements.
+        rng = jax.random.key(0)
+        terms, metrics = objective.loss_and_metrics(partition.merge(trainable, frozen), batch, rng, True)
+        return terms, metrics, jnp.sum(batch["weights"].astype(jnp.float32))
+
+    return eval_step
+
+
+def make_train_step(model, optimizer: optax.GradientTransformation, num_labels: int, accumulate_steps: int = 1):
+    """The classification train step (`Classification(model, num_labels)`)."""
+    return make_objective_train_step(Classification(model, num_labels), optimizer, accumulate_steps)
+
+
+def make_eval_step(model, num_labels: int):
+    """eval_step(trainable, frozen, batch) -> per-example predictions plus the loss and weight sums, for
+    classification metrics that need every prediction (F1, correlations)."""
+
+    def eval_step(trainable, frozen, batch):
+        logits = classifier_logits(model, partition.merge(trainable, frozen), batch)
         weights = batch["weights"].astype(jnp.float32)
         return {
-            "predictions": predictions(out.logits, num_labels),
-            "loss_sum": jnp.sum(example_losses(out.logits, batch["labels"], num_labels) * weights),
+            "predictions": predictions(logits, num_labels),
+            "loss_sum": jnp.sum(example_losses(logits, batch["labels"], num_labels) * weights),
             "weight_sum": jnp.sum(weights),
             "labels": batch["labels"],
             "weights": batch["weights"],

@@ -1,0 +1,17 @@
+"""GPT-2 causal-LM pretraining: documents packed into rows with <|endoftext|> between them, a byte-level BPE
+trained on the corpus.
+
+python -m plmjax.main --config=configs/pretrain/gpt2_clm.py:size=small --workdir=/tmp/gpt2_clm
+
+Arguments: size (tiny, small, base), corpus (text files, comma-separated), layout (blocks, lines, wikitext, text).
+"""
+
+from plmjax.train.config import parse_config_arg
+from plmjax.train.pretrain_configs import TINYSHAKESPEARE, WIKITEXT2_VALID, pretraining_config
+
+
+def get_config(arg=None):
+    arg = parse_config_arg(arg, size="small", corpus=f"{WIKITEXT2_VALID},{TINYSHAKESPEARE}", layout="blocks")
+    return pretraining_config(
+        "clm", "gpt2", size=arg.size, corpus=arg.corpus, layout=arg.layout, tokenizer_kind="gpt2_bpe"
+    )

@@ -1,0 +1,171 @@
+"""The objective of a run (config.objective.name) with its model(s), parameters and what they start from.
+
+Single-model objectives (classification, MLM with or without NSP/SOP, causal LM, BART, T5) wrap the model of
+config.model (an HF directory or a preset; model_setup.py) with the head the objective needs. ELECTRA builds a
+generator and a discriminator from a preset; distillation builds a teacher (config.objective.distillation.
+teacher, or config.model) and a half-depth student copied from it, and freezes the teacher.
+"""
+
+import dataclasses
+import os
+
+import flax.linen as nn
+import jax
+from flax import traverse_util
+
+import plmjax
+from plmjax import objectives, peft
+from plmjax.models.init import abstract_params
+from plmjax.models.model_classes import build_model
+from plmjax.models.presets import PRESETS
+from plmjax.train import model_setup
+
+OBJECTIVES = ("classification", "mlm", "clm", "bart", "t5", "electra", "distillation")
+SENTENCE_TASKS = ("", "nsp", "sop")
+# The distillation teacher never trains: the rule goes before the method's rules.
+FROZEN_TEACHER = ("teacher/.*", peft.FROZEN)
+
+
+@dataclasses.dataclass
+class ObjectiveSetup:
+    objective: objectives.Objective
+    model: nn.Module  # the model a run describes (and exports): the discriminator, the student, or the only one
+    models: dict  # {path prefix in params, or "": model} whose boxed params give every leaf's logical axes
+    seed: int
+    base: model_setup.ModelSetup | None = None  # single-model objectives: the model's set-up (HF weights, PEFT)
+    teacher_path: str | None = None  # distillation from an HF directory
+    frozen_rules: tuple = ()
+    settings: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def peft_plan(self):
+        return self.base.peft_plan if self.base is not None else None
+
+    @property
+    def pretrained_path(self):
+        return self.base.pretrained_path if self.base is not None else self.teacher_path
+
+    def abstract_params(self, boxed: bool = False):
+        if self.base is not None:
+            return abstract_params(self.base.model, boxed=boxed)
+        shapes = jax.eval_shape(self.objective.init, jax.random.key(0))
+        if not boxed:
+            return shapes
+        # Every leaf takes the logical axes of the same path in its model's own (boxed) parameters.
+        names = {}
+        for prefix, model in self.models.items():
+            for path, leaf in traverse_util.flatten_dict(abstract_params(model, boxed=True)).items():
+                names[(prefix, *path)] = leaf
+        flat = {path: names.get(path, leaf) for path, leaf in traverse_util.flatten_dict(shapes).items()}
+        return traverse_util.unflatten_dict(flat)
+
+    def base_reference(self, hash_weights: bool) -> dict:
+        if self.base is not None:
+            return self.base.base_reference(hash_weights)
+        if self.teacher_path is None:
+            return {"kind": "random", "seed": self.seed}
+        reference = {"kind": "pretrained", "path": self.teacher_path}
+        if hash_weights:
+            reference["sha256"] = model_setup.weights_sha256(self.teacher_path)
+        return reference
+
+    def init_params(self, shardings):
+        if self.base is not None:
+            return self.base.init_params(shardings)
+        init_rng = jax.random.fold_in(jax.random.key(self.seed), 0)
+        if self.teacher_path is None:
+            return jax.jit(self.objective.init, out_shardings=shardings)(init_rng)
+        _, teacher_params = plmjax.from_pretrained(self.teacher_path, "mlm", rng=init_rng, **self.settings)
+        _, student_params = objectives.student_from_teacher(self.objective.teacher, teacher_params)
+        params = objectives.Distillation.params(student_params, teacher_params)
+        return jax.tree.map(model_setup._put_host_array, params, shardings)
+
+
+def head_of(objective_config) -> str | None:
+    name = objective_config.name
+    if name == "mlm":
+        return "pretraining" if objective_config.sentence_task else "mlm"
+    return {"clm": "lm", "bart": "lm", "t5": "lm"}.get(name)
+
+
+def build(config, num_labels: int = 0, vocab_size: int | None = None) -> ObjectiveSetup:
+    """The objective of config.objective over config.model; vocab_size (a trained tokenizer's) sizes presets."""
+    o = config.objective
+    if o.name not in OBJECTIVES:
+        raise ValueError(f"objective.name={o.name!r}; objectives: {OBJECTIVES}")
+    if o.sentence_task not in SENTENCE_TASKS:
+        raise ValueError(f"objective.sentence_task={o.sentence_task!r}; choose one of {SENTENCE_TASKS}")
+    model_config = config.model.copy_and_resolve_references()
+    with model_config.unlocked():
+        if head_of(o) is not None:
+            model_config.head = head_of(o)
+        if vocab_size is not None and not os.path.isdir(model_config.name_or_path):
+            model_config.config_overrides.vocab_size = vocab_size
+    max_predictions = o.max_predictions or None
+    if o.name in ("electra", "distillation"):
+        return _two_model_setup(config, model_config, max_predictions)
+    base = model_setup.build(model_config, num_labels, config.seed, config.peft)
+    model = base.model
+    if o.name == "classification":
+        objective = objectives.Classification(model, num_labels)
+    elif o.name == "mlm" and o.sentence_task:
+        native = {"bert": "nsp", "albert": "sop"}.get(model.config.family)
+        if native != o.sentence_task:
+            raise ValueError(f"objective.sentence_task={o.sentence_task!r} needs a bert (nsp) or albert (sop) model")
+        objective = objectives.MaskedLMWithSentenceRelation(model, max_predictions)
+    elif o.name == "mlm":
+        objective = objectives.MaskedLM(model, max_predictions)
+    elif o.name == "clm":
+        objective = objectives.CausalLM(model)
+    else:
+        objective = objectives.Seq2SeqLM(model)
+    return ObjectiveSetup(objective, model, {"": model}, config.seed, base=base)
+
+
+def _settings(model_config) -> dict:
+    settings = dict(model_config.config_overrides.to_dict())
+    settings.update(dtype=model_config.dtype, param_dtype="float32", remat=model_config.remat)
+    return settings
+
+
+def _two_model_setup(config, model_config, max_predictions) -> ObjectiveSetup:
+    o, settings = config.objective, _settings(model_config)
+    if o.name == "electra":
+        if model_config.name_or_path not in PRESETS:
+            raise ValueError("ELECTRA pretrains from scratch: model.name_or_path must be a preset")
+        transformer = plmjax.preset(model_config.name_or_path, **settings)
+        objective = objectives.Electra.from_config(
+            transformer, o.electra.generator_fraction, rtd_weight=o.electra.rtd_weight, max_predictions=max_predictions
+        )
+        models = {"generator": objective.generator, "discriminator": objective.discriminator}
+        return ObjectiveSetup(objective, objective.discriminator, models, config.seed, settings=settings)
+
+    d = o.distillation
+    teacher_name = d.teacher or model_config.name_or_path
+    teacher_path = os.path.abspath(teacher_name) if os.path.isdir(teacher_name) else None
+    if teacher_path is not None:
+        teacher = model_setup._hf_model(teacher_path, "mlm", 0, settings)
+    elif teacher_name in PRESETS:
+        teacher = build_model(plmjax.preset(teacher_name, **settings), head="mlm")
+    else:
+        raise ValueError(f"distillation teacher {teacher_name!r} is neither a directory nor a preset")
+    layers = tuple(range(0, teacher.config.num_layers, 2))
+    student = type(teacher)(teacher.config.replace(num_layers=len(layers)), head="mlm")
+    objective = objectives.Distillation(
+        student,
+        teacher,
+        alpha_ce=d.alpha_ce,
+        alpha_mlm=d.alpha_mlm,
+        alpha_cos=d.alpha_cos,
+        temperature=d.temperature,
+        max_predictions=max_predictions,
+    )
+    return ObjectiveSetup(
+        objective,
+        student,
+        {"student": student, "teacher": teacher},
+        config.seed,
+        teacher_path=teacher_path,
+        frozen_rules=(FROZEN_TEACHER,),
+        settings=settings,
+    )
