@@ -30,11 +30,15 @@ class CausalLM(Objective):
     def term_counts(self, batch):
         return {"lm": jnp.sum(token_weights(batch, "target_weights"))}
 
+    def model_inputs(self, batch) -> dict:
+        """Keyword inputs of the model besides input_ids."""
+        return {"attention_mask": batch.get("attention_mask")}
+
     def loss_and_metrics(self, params, batch, rng=None, deterministic=True):
         out = self.model.apply(
             {"params": params},
             batch["input_ids"],
-            attention_mask=batch.get("attention_mask"),
+            **self.model_inputs(batch),
             deterministic=deterministic,
             rngs=dropout_rngs(rng, deterministic),
         )
