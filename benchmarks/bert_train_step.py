@@ -21,6 +21,7 @@ import numpy as np
 import optax
 
 from plmjax.models import EncoderModel, TransformerConfig, init_params, preset
+from plmjax.train.host_memory import keep_freed_host_memory
 
 MASK_RATE = 0.15
 ADAMW = dict(learning_rate=1e-4, b1=0.9, b2=0.999, eps=1e-8, weight_decay=0.01)
@@ -299,6 +300,9 @@ def parse_args(argv=None):
     )
     p.add_argument("--rolled-threefry", action="store_true", help="keep JAX's default (slow) CPU dropout RNG")
     p.add_argument("--skip-torch", action="store_true")
+    p.add_argument(
+        "--malloc-defaults", action="store_true", help="keep glibc's malloc settings (default: keep freed memory)"
+    )
     return p.parse_args(argv)
 
 
@@ -319,6 +323,9 @@ def main(argv=None):
     args = parse_args(argv)
     import torch
 
+    # Both sides run in this process, so both get the same allocator: freed host memory kept for reuse.
+    kept = not args.malloc_defaults and keep_freed_host_memory()
+    print(f"host memory: {'freed memory kept for reuse (both sides)' if kept else 'glibc malloc defaults'}")
     threads = cpu_count()
     torch.set_num_threads(threads)
     config = config_from_args(args)

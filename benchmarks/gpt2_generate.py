@@ -30,6 +30,7 @@ from bert_train_step import ADAMW, cpu_count, matmul_rate_jax, matmul_rate_torch
 
 import plmjax  # noqa: E402
 from plmjax.models import TransformerConfig, build_model, init_params, preset  # noqa: E402
+from plmjax.train.host_memory import keep_freed_host_memory
 
 # ------------------------------------------------------------------------------------------ generation
 
@@ -174,6 +175,9 @@ def parse_args(argv=None):
     p.add_argument("--hidden", type=int, help="override hidden_size; intermediate_size becomes 4x")
     p.add_argument("--heads", type=int, help="override num_heads")
     p.add_argument("--skip-torch", action="store_true")
+    p.add_argument(
+        "--malloc-defaults", action="store_true", help="keep glibc's malloc settings (default: keep freed memory)"
+    )
     return p.parse_args(argv)
 
 
@@ -201,6 +205,9 @@ def main(argv=None):
     args = parse_args(argv)
     import torch
 
+    # Both sides run in this process, so both get the same allocator: freed host memory kept for reuse.
+    kept = not args.malloc_defaults and keep_freed_host_memory()
+    print(f"host memory: {'freed memory kept for reuse (both sides)' if kept else 'glibc malloc defaults'}")
     threads = cpu_count()
     torch.set_num_threads(threads)
     config = config_from_args(args)

@@ -37,10 +37,11 @@ def evaluate_objective(eval_step, trainable, frozen, batches, mesh, term_weights
     """The objective's loss over the whole split: every term's (sum, count) added over the batches first, so
     the means weight each token (or row) once however the split falls into batches. Returns "loss" (the
     weighted total), "<term>_loss" and every metric's ratio, and "examples" (real rows)."""
+    # Dispatch every batch before fetching any result: the host builds batch k+1 while the device runs
+    # batch k, and the outputs (a few scalars per batch) come back in one transfer.
+    outputs = [eval_step(trainable, frozen, sharding.global_batch(mesh, local_batch)) for local_batch in batches]
     terms, metrics, examples = None, None, 0.0
-    for local_batch in batches:
-        batch = sharding.global_batch(mesh, local_batch)
-        out_terms, out_metrics, rows = jax.device_get(eval_step(trainable, frozen, batch))
+    for out_terms, out_metrics, rows in jax.device_get(outputs):
         examples += float(rows)
         add = lambda a, b: (a[0] + b[0], a[1] + b[1])  # noqa: E731
         terms = out_terms if terms is None else {k: add(terms[k], v) for k, v in out_terms.items()}

@@ -5,6 +5,7 @@ Only process 0 writes; every record carries its step and split ("train", "valida
 
 import json
 import os
+import sys
 import time
 
 import jax
@@ -17,8 +18,7 @@ class MetricWriter:
         self._jsonl = None
         self._tensorboard = None
         if self.enabled:
-            from tensorboardX import SummaryWriter
-
+            SummaryWriter = _summary_writer_class()
             os.makedirs(workdir, exist_ok=True)
             self._jsonl = open(self.jsonl_path, "a")  # noqa: SIM115 (open for the whole run; closed by close())
             self._tensorboard = SummaryWriter(os.path.join(workdir, "tensorboard"), flush_secs=10)
@@ -48,3 +48,22 @@ def read_metrics(workdir: str, split: str | None = None) -> list[dict]:
     with open(os.path.join(workdir, "metrics.jsonl")) as f:
         records = [json.loads(line) for line in f if line.strip()]
     return [r for r in records if split is None or r["split"] == split]
+
+
+def _summary_writer_class():
+    """tensorboardX's SummaryWriter, imported without torch where torch is not loaded yet.
+
+    tensorboardX imports torch, if it is installed, only to accept torch tensors as values; plmjax logs
+    Python floats, and importing torch costs 1.5 s of start-up on a 2-core CPU. Blocking the import for
+    that moment leaves torch importable afterwards (the entry is removed again).
+    """
+    if "torch" in sys.modules or "tensorboardX" in sys.modules:
+        from tensorboardX import SummaryWriter
+
+        return SummaryWriter
+    sys.modules["torch"] = None  # makes `import torch` raise ImportError, which tensorboardX catches
+    try:
+        from tensorboardX import SummaryWriter
+    finally:
+        del sys.modules["torch"]
+    return SummaryWriter
