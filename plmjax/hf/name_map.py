@@ -104,3 +104,17 @@ def strip_prefix(names, spec: FamilySpec) -> dict[str, str]:
         return {n: n for n in names}
     prefix = spec.base_prefix + "."
     return {(n[len(prefix) :] if n.startswith(prefix) else n): n for n in names}
+
+
+def layer_entries(ours: str, hf: str, parts: dict[str, str]) -> dict[str, Entry]:
+    """One layer's backbone entries: `parts` maps our module path under `ours` to HF's module name under `hf`."""
+    return {f"{ours}/{mine}": Entry("backbone", f"{hf}.{theirs}") for mine, theirs in parts.items()}
+
+
+def shared_embedding_copies(c) -> dict[str, str]:
+    """Encoder-decoder checkpoints (BART, T5) repeat the shared token embedding under each stack, and as the
+    LM head when it is tied: those names are copies of `shared.weight`."""
+    copies = {"encoder.embed_tokens.weight": "shared.weight", "decoder.embed_tokens.weight": "shared.weight"}
+    if c.tie_word_embeddings:
+        copies["lm_head.weight"] = "shared.weight"
+    return copies

@@ -6,6 +6,7 @@ import jax.numpy as jnp
 
 from plmjax.models.attention import causal_bias
 from plmjax.models.config import TransformerConfig
+from plmjax.models.heads import check_head, untied_lm_head
 from plmjax.models.layers import Embeddings, dense
 from plmjax.models.outputs import ModelOutput
 from plmjax.models.stack import TransformerStack
@@ -40,14 +41,13 @@ class DecoderModel(nn.Module):
 
     def setup(self):
         c, head = self.config, self.head
-        if head not in HEADS_BY_FAMILY.get(c.family, ()):
-            raise ValueError(f"head {head!r} is not available for {c.family}; choose one of {HEADS_BY_FAMILY}")
+        check_head(c, head, HEADS_BY_FAMILY, "a decoder")
         self.embeddings = Embeddings(c)
         self.decoder = TransformerStack(c, decoder=True)
         if c.peft.prompt_length:
             self.soft_prompt = SoftPrompt(c)
         if head == "lm" and not c.tie_word_embeddings:
-            self.lm_head = dense(c, c.vocab_size, ("embed", "vocab"), "lm_head", use_bias=False)
+            self.lm_head = untied_lm_head(c)
         if head == "classification":
             self.score = dense(c, self.num_labels, ("embed", "labels"), "score", use_bias=False)
 

@@ -14,6 +14,7 @@ from plmjax.models.heads import (
     ReplacedTokenHead,
     SentenceRelationHead,
     TokenClassifier,
+    check_head,
 )
 from plmjax.models.layers import Embeddings, dense
 from plmjax.models.outputs import ModelOutput
@@ -30,14 +31,6 @@ HEADS_BY_FAMILY = {
 }
 # The sentence-relation task each family pretrains with, used by head="pretraining".
 NATIVE_SENTENCE_TASK = {"bert": "nsp", "albert": "sop"}
-
-
-def check_head(config: TransformerConfig, head: str | None) -> None:
-    heads = HEADS_BY_FAMILY.get(config.family)
-    if heads is None:
-        raise ValueError(f"family {config.family!r} is not an encoder; encoder families: {sorted(HEADS_BY_FAMILY)}")
-    if head not in heads:
-        raise ValueError(f"head {head!r} is not available for {config.family}; choose one of {list(heads)}")
 
 
 def gather_positions(hidden: jax.Array, positions: jax.Array) -> jax.Array:
@@ -67,7 +60,7 @@ class EncoderModel(nn.Module):
 
     def setup(self):
         c, head = self.config, self.head
-        check_head(c, head)
+        check_head(c, head, HEADS_BY_FAMILY, "an encoder")
         self.embeddings = Embeddings(c)
         self.encoder = TransformerStack(c)
         if c.peft.prompt_length:

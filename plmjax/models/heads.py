@@ -1,10 +1,25 @@
-"""Task and pretraining heads for the encoder family. Each reads the backbone's hidden states."""
+"""Task and pretraining heads. Each reads the backbone's hidden states."""
 
 import flax.linen as nn
 
 from plmjax.models.activations import activation
 from plmjax.models.config import TransformerConfig
 from plmjax.models.layers import dense, layer_norm
+
+
+def check_head(config: TransformerConfig, head: str | None, heads_by_family: dict, kind: str) -> None:
+    """A clear error for a family this model class does not build (`kind`: "an encoder", ...) or a head the
+    family does not have."""
+    heads = heads_by_family.get(config.family)
+    if heads is None:
+        raise ValueError(f"family {config.family!r} is not {kind}; such families: {sorted(heads_by_family)}")
+    if head not in heads:
+        raise ValueError(f"head {head!r} is not available for {config.family}; choose one of {list(heads)}")
+
+
+def untied_lm_head(config: TransformerConfig) -> nn.Module:
+    """The vocabulary projection of a model whose LM head is not tied to its word embeddings."""
+    return dense(config, config.vocab_size, ("embed", "vocab"), "lm_head", use_bias=False)
 
 
 class Pooler(nn.Module):

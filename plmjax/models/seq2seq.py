@@ -11,8 +11,8 @@ import jax.numpy as jnp
 
 from plmjax.models.attention import attention_bias, causal_bias
 from plmjax.models.config import TransformerConfig
-from plmjax.models.heads import Classifier
-from plmjax.models.layers import Embeddings, dense, embed
+from plmjax.models.heads import Classifier, check_head, untied_lm_head
+from plmjax.models.layers import Embeddings, embed
 from plmjax.models.outputs import ModelOutput
 from plmjax.models.stack import TransformerStack
 from plmjax.peft.prompt import SoftPrompt, prompt_attention_mask
@@ -49,8 +49,7 @@ class Seq2SeqModel(nn.Module):
 
     def setup(self):
         c, head = self.config, self.head
-        if head not in HEADS_BY_FAMILY.get(c.family, ()):
-            raise ValueError(f"head {head!r} is not available for {c.family}; choose one of {HEADS_BY_FAMILY}")
+        check_head(c, head, HEADS_BY_FAMILY, "an encoder-decoder")
         self.shared = embed(c, c.vocab_size, c.hidden_size, ("vocab", "embed_in"), "shared")
         self.encoder_embeddings = Embeddings(c, shared_word_embeddings=self.shared)
         self.encoder = TransformerStack(c)
@@ -60,7 +59,7 @@ class Seq2SeqModel(nn.Module):
             # Soft prompts go in front of the encoder input only (as HF peft puts them).
             self.soft_prompt = SoftPrompt(c)
         if head == "lm" and not c.tie_word_embeddings:
-            self.lm_head = dense(c, c.vocab_size, ("embed", "vocab"), "lm_head", use_bias=False)
+            self.lm_head = untied_lm_head(c)
         if head == "lm" and c.final_logits_bias:
             # Zeros in every released BART checkpoint, but part of the model.
             self.lm_bias = self.param(

@@ -1,7 +1,7 @@
 """BART <-> HF `bart`: post-norm encoder and decoder stacks over one shared embedding table, learned positions
 offset by 2, layernorm_embedding, final_logits_bias on the LM head, and an EOS-token classification head."""
 
-from plmjax.hf.name_map import Entry, FamilySpec
+from plmjax.hf.name_map import Entry, FamilySpec, layer_entries, shared_embedding_copies
 from plmjax.models.config import TransformerConfig
 
 
@@ -75,6 +75,24 @@ def config_to_hf(c: TransformerConfig) -> dict:
     )
 
 
+# Our module path in a layer -> HF's module name in `<side>.layers.<i>` (the encoder has no encoder_attn).
+LAYER_PARTS = {
+    "attention/query": "self_attn.q_proj",
+    "attention/key": "self_attn.k_proj",
+    "attention/value": "self_attn.v_proj",
+    "attention/output": "self_attn.out_proj",
+    "attention_norm": "self_attn_layer_norm",
+    "cross_attention/query": "encoder_attn.q_proj",
+    "cross_attention/key": "encoder_attn.k_proj",
+    "cross_attention/value": "encoder_attn.v_proj",
+    "cross_attention/output": "encoder_attn.out_proj",
+    "cross_attention_norm": "encoder_attn_layer_norm",
+    "mlp/intermediate": "fc1",
+    "mlp/output": "fc2",
+    "mlp_norm": "final_layer_norm",
+}
+
+
 def stack_map(side: str, num_layers: int) -> dict:
     """One side's embeddings and layers; the decoder's layers add cross-attention (HF encoder_attn)."""
     modules = {
@@ -82,22 +100,7 @@ def stack_map(side: str, num_layers: int) -> dict:
         f"{side}_embeddings/norm": Entry("backbone", f"{side}.layernorm_embedding"),
     }
     for i in range(num_layers):
-        ours, hf = f"{side}/layers_{i}", f"{side}.layers.{i}"
-        modules |= {
-            f"{ours}/attention/query": Entry("backbone", f"{hf}.self_attn.q_proj"),
-            f"{ours}/attention/key": Entry("backbone", f"{hf}.self_attn.k_proj"),
-            f"{ours}/attention/value": Entry("backbone", f"{hf}.self_attn.v_proj"),
-            f"{ours}/attention/output": Entry("backbone", f"{hf}.self_attn.out_proj"),
-            f"{ours}/attention_norm": Entry("backbone", f"{hf}.self_attn_layer_norm"),
-            f"{ours}/cross_attention/query": Entry("backbone", f"{hf}.encoder_attn.q_proj"),
-            f"{ours}/cross_attention/key": Entry("backbone", f"{hf}.encoder_attn.k_proj"),
-            f"{ours}/cross_attention/value": Entry("backbone", f"{hf}.encoder_attn.v_proj"),
-            f"{ours}/cross_attention/output": Entry("backbone", f"{hf}.encoder_attn.out_proj"),
-            f"{ours}/cross_attention_norm": Entry("backbone", f"{hf}.encoder_attn_layer_norm"),
-            f"{ours}/mlp/intermediate": Entry("backbone", f"{hf}.fc1"),
-            f"{ours}/mlp/output": Entry("backbone", f"{hf}.fc2"),
-            f"{ours}/mlp_norm": Entry("backbone", f"{hf}.final_layer_norm"),
-        }
+        modules |= layer_entries(f"{side}/layers_{i}", f"{side}.layers.{i}", LAYER_PARTS)
     return modules
 
 
@@ -112,13 +115,6 @@ def module_map(c: TransformerConfig, head: str | None) -> dict:
     }
 
 
-def tied_copies(c: TransformerConfig) -> dict:
-    copies = {"encoder.embed_tokens.weight": "shared.weight", "decoder.embed_tokens.weight": "shared.weight"}
-    if c.tie_word_embeddings:
-        copies["lm_head.weight"] = "shared.weight"
-    return copies
-
-
 SPEC = FamilySpec(
     model_type="bart",
     base_prefix="model",
@@ -130,7 +126,7 @@ SPEC = FamilySpec(
     config_from_hf=config_from_hf,
     config_to_hf=config_to_hf,
     module_map=module_map,
-    tied_copies=tied_copies,
+    tied_copies=shared_embedding_copies,
     # fairseq conversions carry these version counters.
     buffers=("encoder.version", "decoder.version"),
 )

@@ -7,7 +7,7 @@ a checkpoint whose lm_head differs from the shared embeddings is untied whatever
 
 import numpy as np
 
-from plmjax.hf.name_map import Entry, FamilySpec
+from plmjax.hf.name_map import Entry, FamilySpec, layer_entries, shared_embedding_copies
 from plmjax.models.config import TransformerConfig
 
 # feed_forward_proj's activation -> plmjax activation name (T5 gated-gelu means the tanh approximation).
@@ -98,24 +98,24 @@ def stack_map(c: TransformerConfig, side: str, num_layers: int) -> dict:
     }
     ff = 2 if side == "decoder" else 1
     wi = "wi_0" if c.gated_mlp else "wi"
+    parts = {
+        "attention/query": "0.SelfAttention.q",
+        "attention/key": "0.SelfAttention.k",
+        "attention/value": "0.SelfAttention.v",
+        "attention/output": "0.SelfAttention.o",
+        "attention_norm": "0.layer_norm",
+        "cross_attention/query": "1.EncDecAttention.q",
+        "cross_attention/key": "1.EncDecAttention.k",
+        "cross_attention/value": "1.EncDecAttention.v",
+        "cross_attention/output": "1.EncDecAttention.o",
+        "cross_attention_norm": "1.layer_norm",
+        "mlp/intermediate": f"{ff}.DenseReluDense.{wi}",
+        "mlp/intermediate_linear": f"{ff}.DenseReluDense.wi_1",
+        "mlp/output": f"{ff}.DenseReluDense.wo",
+        "mlp_norm": f"{ff}.layer_norm",
+    }
     for i in range(num_layers):
-        ours, hf = f"{side}/layers_{i}", f"{side}.block.{i}.layer"
-        modules |= {
-            f"{ours}/attention/query": Entry("backbone", f"{hf}.0.SelfAttention.q"),
-            f"{ours}/attention/key": Entry("backbone", f"{hf}.0.SelfAttention.k"),
-            f"{ours}/attention/value": Entry("backbone", f"{hf}.0.SelfAttention.v"),
-            f"{ours}/attention/output": Entry("backbone", f"{hf}.0.SelfAttention.o"),
-            f"{ours}/attention_norm": Entry("backbone", f"{hf}.0.layer_norm"),
-            f"{ours}/cross_attention/query": Entry("backbone", f"{hf}.1.EncDecAttention.q"),
-            f"{ours}/cross_attention/key": Entry("backbone", f"{hf}.1.EncDecAttention.k"),
-            f"{ours}/cross_attention/value": Entry("backbone", f"{hf}.1.EncDecAttention.v"),
-            f"{ours}/cross_attention/output": Entry("backbone", f"{hf}.1.EncDecAttention.o"),
-            f"{ours}/cross_attention_norm": Entry("backbone", f"{hf}.1.layer_norm"),
-            f"{ours}/mlp/intermediate": Entry("backbone", f"{hf}.{ff}.DenseReluDense.{wi}"),
-            f"{ours}/mlp/intermediate_linear": Entry("backbone", f"{hf}.{ff}.DenseReluDense.wi_1"),
-            f"{ours}/mlp/output": Entry("backbone", f"{hf}.{ff}.DenseReluDense.wo"),
-            f"{ours}/mlp_norm": Entry("backbone", f"{hf}.{ff}.layer_norm"),
-        }
+        modules |= layer_entries(f"{side}/layers_{i}", f"{side}.block.{i}.layer", parts)
     return modules
 
 
@@ -123,13 +123,6 @@ def module_map(c: TransformerConfig, head: str | None) -> dict:
     modules = {"shared": Entry("backbone", "shared")}
     modules |= stack_map(c, "encoder", c.num_layers) | stack_map(c, "decoder", c.decoder_layers)
     return modules | {"lm_head": Entry("lm", "lm_head")}
-
-
-def tied_copies(c: TransformerConfig) -> dict:
-    copies = {"encoder.embed_tokens.weight": "shared.weight", "decoder.embed_tokens.weight": "shared.weight"}
-    if c.tie_word_embeddings:
-        copies["lm_head.weight"] = "shared.weight"
-    return copies
 
 
 SPEC = FamilySpec(
@@ -140,7 +133,7 @@ SPEC = FamilySpec(
     config_from_hf=config_from_hf,
     config_to_hf=config_to_hf,
     module_map=module_map,
-    tied_copies=tied_copies,
+    tied_copies=shared_embedding_copies,
     # A cross-attention position bias old conversions saved; T5 never uses it (transformers ignores it too).
     buffers=("decoder.block.0.layer.1.EncDecAttention.relative_attention_bias.weight",),
     config_from_weights=config_from_weights,
