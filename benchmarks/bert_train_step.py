@@ -288,9 +288,7 @@ def parse_args(argv=None):
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--seq", type=int, default=128)
     p.add_argument("--steps", type=int, default=5, help="timed steps per side, after one warm-up step")
-    p.add_argument("--layers", type=int, help="override num_layers (smoke runs)")
-    p.add_argument("--hidden", type=int, help="override hidden_size; intermediate_size becomes 4x")
-    p.add_argument("--heads", type=int, help="override num_heads")
+    add_shared_arguments(p)
     p.add_argument("--vocab", type=int, help="override vocab_size")
     p.add_argument(
         "--mlm-logits",
@@ -299,11 +297,18 @@ def parse_args(argv=None):
         help="plmjax computes vocabulary logits at the labelled positions only, at all positions, or times both",
     )
     p.add_argument("--rolled-threefry", action="store_true", help="keep JAX's default (slow) CPU dropout RNG")
+    return p.parse_args(argv)
+
+
+def add_shared_arguments(p: argparse.ArgumentParser) -> None:
+    """Model-size overrides and the switches of every benchmark against transformers (gpt2_generate.py too)."""
+    p.add_argument("--layers", type=int, help="override num_layers (smoke runs)")
+    p.add_argument("--hidden", type=int, help="override hidden_size; intermediate_size becomes 4x")
+    p.add_argument("--heads", type=int, help="override num_heads")
     p.add_argument("--skip-torch", action="store_true")
     p.add_argument(
         "--malloc-defaults", action="store_true", help="keep glibc's malloc settings (default: keep freed memory)"
     )
-    return p.parse_args(argv)
 
 
 def config_from_args(args) -> TransformerConfig:
@@ -314,20 +319,27 @@ def config_from_args(args) -> TransformerConfig:
         overrides.update(hidden_size=args.hidden, intermediate_size=4 * args.hidden)
     if args.heads:
         overrides["num_heads"] = args.heads
-    if args.vocab:
+    if getattr(args, "vocab", None):
         overrides["vocab_size"] = args.vocab
     return preset(args.preset, **overrides)
+
+
+def prepare_process(args) -> int:
+    """The same allocator for both sides (they share this process) and torch on every core; the core count."""
+    import torch
+
+    kept = not args.malloc_defaults and keep_freed_host_memory()
+    print(f"host memory: {'freed memory kept for reuse (both sides)' if kept else 'glibc malloc defaults'}")
+    threads = cpu_count()
+    torch.set_num_threads(threads)
+    return threads
 
 
 def main(argv=None):
     args = parse_args(argv)
     import torch
 
-    # Both sides run in this process, so both get the same allocator: freed host memory kept for reuse.
-    kept = not args.malloc_defaults and keep_freed_host_memory()
-    print(f"host memory: {'freed memory kept for reuse (both sides)' if kept else 'glibc malloc defaults'}")
-    threads = cpu_count()
-    torch.set_num_threads(threads)
+    threads = prepare_process(args)
     config = config_from_args(args)
     batch = make_batch(config.vocab_size, args.batch, args.seq)
     tokens = args.batch * args.seq

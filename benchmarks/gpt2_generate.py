@@ -26,11 +26,19 @@ import numpy as np
 import optax
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bert_train_step import ADAMW, cpu_count, matmul_rate_jax, matmul_rate_torch, time_calls, torch_adamw  # noqa: E402
+from bert_train_step import (  # noqa: E402
+    ADAMW,
+    add_shared_arguments,
+    config_from_args,
+    matmul_rate_jax,
+    matmul_rate_torch,
+    prepare_process,
+    time_calls,
+    torch_adamw,
+)
 
 import plmjax  # noqa: E402
-from plmjax.models import TransformerConfig, build_model, init_params, preset  # noqa: E402
-from plmjax.train.host_memory import keep_freed_host_memory
+from plmjax.models import TransformerConfig, build_model, init_params  # noqa: E402
 
 # ------------------------------------------------------------------------------------------ generation
 
@@ -171,25 +179,8 @@ def parse_args(argv=None):
     p.add_argument("--train-batch", type=int, default=8)
     p.add_argument("--train-seq", type=int, default=128)
     p.add_argument("--train-steps", type=int, default=5, help="timed training steps per side (0 skips training)")
-    p.add_argument("--layers", type=int, help="override num_layers (smoke runs)")
-    p.add_argument("--hidden", type=int, help="override hidden_size; intermediate_size becomes 4x")
-    p.add_argument("--heads", type=int, help="override num_heads")
-    p.add_argument("--skip-torch", action="store_true")
-    p.add_argument(
-        "--malloc-defaults", action="store_true", help="keep glibc's malloc settings (default: keep freed memory)"
-    )
+    add_shared_arguments(p)
     return p.parse_args(argv)
-
-
-def config_from_args(args) -> TransformerConfig:
-    overrides = {}
-    if args.layers:
-        overrides["num_layers"] = args.layers
-    if args.hidden:
-        overrides.update(hidden_size=args.hidden, intermediate_size=4 * args.hidden)
-    if args.heads:
-        overrides["num_heads"] = args.heads
-    return preset(args.preset, **overrides)
 
 
 def report(seconds: dict, work: float, unit: str, extra=lambda label, median: ""):
@@ -205,11 +196,7 @@ def main(argv=None):
     args = parse_args(argv)
     import torch
 
-    # Both sides run in this process, so both get the same allocator: freed host memory kept for reuse.
-    kept = not args.malloc_defaults and keep_freed_host_memory()
-    print(f"host memory: {'freed memory kept for reuse (both sides)' if kept else 'glibc malloc defaults'}")
-    threads = cpu_count()
-    torch.set_num_threads(threads)
+    threads = prepare_process(args)
     config = config_from_args(args)
     print(
         f"{args.preset}: {config.num_layers} layers, hidden {config.hidden_size}, vocab {config.vocab_size}; "

@@ -32,6 +32,14 @@ def numbered_documents(count: int, seed: int = 0):
     return documents
 
 
+def segment_pairs(documents, seed: int, max_length: int = 64, **options):
+    """create_segment_pairs with this file's [CLS] / [SEP] ids and a seeded generator."""
+    rng = np.random.default_rng(seed)
+    return create_segment_pairs(
+        documents, max_length=max_length, cls_token_id=CLS, sep_token_id=SEP, rng=rng, **options
+    )
+
+
 def split_pair(pair):
     ids = pair["input_ids"]
     first_sep = ids.index(SEP)
@@ -40,14 +48,7 @@ def split_pair(pair):
 
 
 def test_nsp_labels_are_balanced_and_random_segments_come_from_another_document():
-    pairs = create_segment_pairs(
-        numbered_documents(3000),
-        max_length=64,
-        cls_token_id=CLS,
-        sep_token_id=SEP,
-        task="nsp",
-        rng=np.random.default_rng(0),
-    )
+    pairs = segment_pairs(numbered_documents(3000), seed=0, task="nsp")
     labels = np.array([pair["sentence_label"] for pair in pairs])
     assert len(pairs) > 5000  # 5 sigma = 0.035: a 45% rate fails
     assert abs(labels.mean() - 0.5) < 5 * np.sqrt(0.25 / len(pairs))
@@ -68,9 +69,7 @@ def test_nsp_labels_are_balanced_and_random_segments_come_from_another_document(
 def test_nsp_never_draws_the_random_segment_from_the_same_document():
     # With two documents, a draw that allowed the same document would pick it half the time.
     documents = [document * 20 for document in numbered_documents(2, seed=5)]  # long: many pairs each
-    pairs = create_segment_pairs(
-        documents, max_length=32, cls_token_id=CLS, sep_token_id=SEP, task="nsp", rng=np.random.default_rng(5)
-    )
+    pairs = segment_pairs(documents, seed=5, max_length=32, task="nsp")
     random_pairs = [pair for pair in pairs if pair["sentence_label"] == 1]
     assert len(random_pairs) > 30
     for pair in random_pairs:
@@ -79,14 +78,7 @@ def test_nsp_never_draws_the_random_segment_from_the_same_document():
 
 
 def test_sop_swaps_half_of_the_pairs():
-    pairs = create_segment_pairs(
-        numbered_documents(3000, seed=1),
-        max_length=64,
-        cls_token_id=CLS,
-        sep_token_id=SEP,
-        task="sop",
-        rng=np.random.default_rng(1),
-    )
+    pairs = segment_pairs(numbered_documents(3000, seed=1), seed=1, task="sop")
     labels = np.array([pair["sentence_label"] for pair in pairs])
     assert abs(labels.mean() - 0.5) < 5 * np.sqrt(0.25 / len(pairs))
     for pair in pairs:
@@ -100,35 +92,15 @@ def test_sop_swaps_half_of_the_pairs():
 
 def test_pairs_fill_the_target_length_except_short_ones():
     documents = numbered_documents(300, seed=2)
-    pairs = create_segment_pairs(
-        documents, max_length=48, cls_token_id=CLS, sep_token_id=SEP, task="nsp", rng=np.random.default_rng(2)
-    )
+    pairs = segment_pairs(documents, seed=2, max_length=48, task="nsp")
     lengths = np.array([len(pair["input_ids"]) for pair in pairs])
     assert lengths.max() == 48
     # With long documents most pairs reach the full length; short_seq_prob=0 makes no short targets on purpose.
-    no_short = create_segment_pairs(
-        documents,
-        max_length=48,
-        cls_token_id=CLS,
-        sep_token_id=SEP,
-        task="sop",
-        rng=np.random.default_rng(2),
-        short_seq_prob=0.0,
-    )
-    always_short = create_segment_pairs(
-        documents,
-        max_length=48,
-        cls_token_id=CLS,
-        sep_token_id=SEP,
-        task="sop",
-        rng=np.random.default_rng(2),
-        short_seq_prob=1.0,
-    )
+    no_short = segment_pairs(documents, seed=2, max_length=48, task="sop", short_seq_prob=0.0)
+    always_short = segment_pairs(documents, seed=2, max_length=48, task="sop", short_seq_prob=1.0)
     assert np.mean([len(p["input_ids"]) for p in always_short]) < np.mean([len(p["input_ids"]) for p in no_short])
     with pytest.raises(ValueError, match="at least 2"):
-        create_segment_pairs(
-            documents[:1], max_length=48, cls_token_id=CLS, sep_token_id=SEP, rng=np.random.default_rng()
-        )
+        segment_pairs(documents[:1], seed=0, max_length=48)
 
 
 def test_truncate_pair_trims_the_longer_segment_from_both_ends():
@@ -144,9 +116,7 @@ def test_truncate_pair_trims_the_longer_segment_from_both_ends():
 
 
 def test_nsp_pairs_collate_with_mlm():
-    pairs = create_segment_pairs(
-        numbered_documents(20), max_length=64, cls_token_id=CLS, sep_token_id=SEP, rng=np.random.default_rng(3)
-    )
+    pairs = segment_pairs(numbered_documents(20), seed=3)
     masker = MlmMasker(vocab_size=30000, mask_token_id=4, special_ids=(0, 1, CLS, SEP, 4))
     batch = MlmCollator(masker, 64, 0)(pairs[:8], np.random.default_rng(0))
     assert set(batch) == {
