@@ -5,9 +5,9 @@ import jax
 import numpy as np
 import pytest
 import torch
-from flax import traverse_util
 
 import plmjax
+from tests.hf.checkpoint_checks import assert_reimport_is_exact
 from tests.hf.tiny_models import HEADS, hf_class, make_hf_model, padded_batch
 
 CASES = [(family, head) for family, heads in HEADS.items() for head in heads]
@@ -86,12 +86,7 @@ def test_import_matches_transformers_and_export_round_trips(family, head, tmp_pa
     reloaded.eval()
     assert_same_outputs(plmjax_outputs(model, params, inputs), hf_outputs(reloaded, inputs), head, family)
 
-    model_again, params_again = plmjax.from_pretrained(str(tmp_path / "export"), head=head)
-    assert model_again == model
-    flat, flat_again = traverse_util.flatten_dict(params), traverse_util.flatten_dict(params_again)
-    assert flat.keys() == flat_again.keys()
-    for path in flat:
-        np.testing.assert_array_equal(np.asarray(flat[path]), np.asarray(flat_again[path]), err_msg=str(path))
+    assert_reimport_is_exact(tmp_path / "export", model, params, head)
 
 
 def test_pytorch_bin_is_read_with_weights_only(tmp_path):

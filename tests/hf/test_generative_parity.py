@@ -5,9 +5,9 @@ export with no missing or unexpected tensors."""
 import numpy as np
 import pytest
 import torch
-from flax import traverse_util
 
 import plmjax
+from tests.hf.checkpoint_checks import assert_reimport_is_exact
 from tests.hf.tiny_generative_models import causal_batch, family_of, hf_class, make_hf_model, seq2seq_batch
 
 TOL = 1e-4
@@ -66,12 +66,7 @@ def test_import_matches_transformers_and_export_round_trips(variant, head, tmp_p
     assert not info["missing_keys"] and not info["unexpected_keys"] and not info["mismatched_keys"], info
     assert_same_outputs(ours, hf_outputs(reloaded.eval(), inputs), head, is_seq2seq)
 
-    model_again, params_again = plmjax.from_pretrained(str(tmp_path / "export"), head=head)
-    assert model_again == model
-    flat, flat_again = traverse_util.flatten_dict(params), traverse_util.flatten_dict(params_again)
-    assert flat.keys() == flat_again.keys()
-    for path in flat:
-        np.testing.assert_array_equal(np.asarray(flat[path]), np.asarray(flat_again[path]), err_msg=str(path))
+    assert_reimport_is_exact(tmp_path / "export", model, params, head)
 
 
 def test_gpt2_left_padding_with_positions_from_the_mask(tmp_path):

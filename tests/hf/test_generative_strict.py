@@ -6,10 +6,11 @@ import json
 import numpy as np
 import pytest
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
 import plmjax
 from plmjax.hf import CheckpointMismatchError
+from tests.hf.checkpoint_checks import edited_copy
 from tests.hf.tiny_generative_models import make_hf_model
 
 
@@ -21,15 +22,6 @@ def saved(tmp_path_factory):
         dirs[variant] = tmp_path_factory.mktemp(variant)
         make_hf_model(variant, "lm").save_pretrained(dirs[variant])
     return dirs
-
-
-def edited_copy(source, target, edit):
-    target.mkdir()
-    (target / "config.json").write_text((source / "config.json").read_text())
-    state = load_file(source / "model.safetensors")
-    edit(state)
-    save_file(state, target / "model.safetensors", metadata={"format": "pt"})
-    return str(target)
 
 
 @pytest.mark.parametrize(

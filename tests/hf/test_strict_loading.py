@@ -6,10 +6,10 @@ import logging
 import numpy as np
 import pytest
 import torch
-from safetensors.torch import load_file, save_file
 
 import plmjax
 from plmjax.hf import CheckpointMismatchError
+from tests.hf.checkpoint_checks import edited_copy
 from tests.hf.tiny_models import make_hf_model, padded_batch
 
 
@@ -19,16 +19,6 @@ def pretraining_dir(tmp_path_factory):
     path = tmp_path_factory.mktemp("bert_pretraining")
     make_hf_model("bert", "pretraining").save_pretrained(path)
     return path
-
-
-def edited_copy(source, target, edit):
-    """Copy an HF directory, applying edit(state_dict) to its tensors."""
-    target.mkdir()
-    (target / "config.json").write_text((source / "config.json").read_text())
-    state = load_file(source / "model.safetensors")
-    edit(state)
-    save_file(state, target / "model.safetensors", metadata={"format": "pt"})
-    return str(target)
 
 
 def test_unknown_tensor_is_an_error_naming_it(pretraining_dir, tmp_path):
