@@ -20,7 +20,7 @@ import sys
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CONFIGURATIONS = ("plmjax-full", "plmjax-lora", "peft-lora")
+CONFIGURATIONS = ("plmjax-full", "plmjax-lora", "peft-lora", "plmjax-lora-bf16")
 
 
 def batch_arrays(batch: int, length: int, seed: int = 0):
@@ -48,7 +48,7 @@ def time_steps(run_step, warmup: int, steps: int) -> list[float]:
     return times
 
 
-def run_plmjax(method: str, batch: int, length: int, warmup: int, steps: int) -> dict:
+def run_plmjax(method: str, batch: int, length: int, warmup: int, steps: int, frozen_bf16: bool = False) -> dict:
     import jax
     import jax.numpy as jnp
     import optax
@@ -65,6 +65,8 @@ def run_plmjax(method: str, batch: int, length: int, warmup: int, steps: int) ->
         model, params, rules = peft.apply("lora", model, params, rank=8, alpha=16, rng=jax.random.key(1))
     else:
         rules = peft.FULL_FINETUNING
+    if frozen_bf16:  # storage only: the model still computes in float32
+        params = peft.cast_frozen(params, rules, jnp.bfloat16)
     trainable, frozen = partition.split(params, peft.mask(params, rules))
     optimizer = optax.adamw(1e-4, weight_decay=0.01, mask=peft.decay_mask)
     state = TrainState(
@@ -124,10 +126,15 @@ def run_peft(batch: int, length: int, warmup: int, steps: int) -> dict:
 
 
 def worker(name: str, args) -> None:
+    if not args.malloc_defaults:  # every configuration alike: freed host memory kept for reuse
+        from plmjax.train.host_memory import keep_freed_host_memory
+
+        keep_freed_host_memory()
     if name == "peft-lora":
         result = run_peft(args.batch, args.length, args.warmup, args.steps)
     else:
-        result = run_plmjax(name.split("-")[1], args.batch, args.length, args.warmup, args.steps)
+        method = name.split("-")[1]
+        result = run_plmjax(method, args.batch, args.length, args.warmup, args.steps, name.endswith("-bf16"))
     result["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print("RESULT " + json.dumps(result))
 
@@ -146,7 +153,7 @@ def summarise(results: dict, batch: int, length: int) -> str:
             f"{r['peak_rss_bytes'] / 2**30:.2f} | {planned} |"
         )
     step = {name: statistics.median(r["times"]) for name, r in results.items()}
-    full, lora, torch_lora = (results[n] for n in CONFIGURATIONS)
+    full, lora = results["plmjax-full"], results["plmjax-lora"]
     lines.append("")
     lines.append(f"plmjax LoRA / full step time: {step['plmjax-lora'] / step['plmjax-full']:.2f}x (target <= 0.65x)")
     lines.append(
@@ -156,7 +163,12 @@ def summarise(results: dict, batch: int, length: int) -> str:
         ratio = lora["xla_planned_bytes"] / full["xla_planned_bytes"]
         lines.append(f"plmjax LoRA / full XLA-planned step memory: {ratio:.2f}x")
     lines.append(f"plmjax LoRA / peft LoRA tokens/s: {step['peft-lora'] / step['plmjax-lora']:.2f}x (target >= 2x)")
-    del torch_lora
+    if "plmjax-lora-bf16" in results:
+        bf16_time = step["plmjax-lora-bf16"] / step["plmjax-full"]
+        bf16_rss = results["plmjax-lora-bf16"]["peak_rss_bytes"] / full["peak_rss_bytes"]
+        lines.append(
+            f"plmjax LoRA, frozen weights in bfloat16 / full: step time {bf16_time:.2f}x, peak RSS {bf16_rss:.2f}x"
+        )
     return "\n".join(lines)
 
 
@@ -168,6 +180,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--only", choices=CONFIGURATIONS, action="append", help="run some configurations only")
     parser.add_argument("--worker", choices=CONFIGURATIONS, help=argparse.SUPPRESS)
+    parser.add_argument("--malloc-defaults", action="store_true", help="keep glibc's malloc settings in every worker")
     args = parser.parse_args()
     if args.worker:
         worker(args.worker, args)
@@ -177,7 +190,7 @@ def main() -> None:
     for name in args.only or CONFIGURATIONS:
         command = [sys.executable, os.path.abspath(__file__), f"--worker={name}"]
         command += [f"--batch={args.batch}", f"--length={args.length}", f"--steps={args.steps}"]
-        command += [f"--warmup={args.warmup}"]
+        command += [f"--warmup={args.warmup}"] + (["--malloc-defaults"] if args.malloc_defaults else [])
         env = dict(os.environ, PYTHONPATH=REPO, JAX_PLATFORMS="cpu")
         output = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
         lines = [line for line in output.stdout.splitlines() if line.startswith("RESULT ")]
@@ -186,7 +199,7 @@ def main() -> None:
         results[name] = json.loads(lines[-1][len("RESULT ") :])
         print(f"{name}: {[round(t, 2) for t in results[name]['times']]} s/step", flush=True)
     print(f"load average after: {os.getloadavg()}")
-    if len(results) == len(CONFIGURATIONS):
+    if {"plmjax-full", "plmjax-lora", "peft-lora"} <= set(results):
         print(summarise(results, args.batch, args.length))
     else:
         print(json.dumps(results, indent=1))
