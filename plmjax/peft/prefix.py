@@ -68,10 +68,14 @@ def prepend_prefix(module: nn.Module, config: TransformerConfig, key, value, bia
             module.param(name, nn.with_logical_partitioning(PREFIX_INIT, axes), shape, jnp.float32)
             for name in ("prefix_key", "prefix_value")
         )
-    batch = key.shape[0]
-    prefix_key, prefix_value = (jnp.broadcast_to(p.astype(key.dtype)[None], (batch, *p.shape)) for p in prefix)
-    key = jnp.concatenate([prefix_key, key], axis=1)
-    value = jnp.concatenate([prefix_value, value], axis=1)
+    # The attention's keys and values are [batch, heads, keys, head_dim]; the prefixes [length, heads, head_dim].
+    batch, heads, _, head_dim = key.shape
+    prefix_key, prefix_value = (
+        jnp.broadcast_to(jnp.transpose(p.astype(key.dtype), (1, 0, 2))[None], (batch, heads, length, head_dim))
+        for p in prefix
+    )
+    key = jnp.concatenate([prefix_key, key], axis=2)
+    value = jnp.concatenate([prefix_value, value], axis=2)
     if bias is not None:
         bias = jnp.concatenate([jnp.zeros((*bias.shape[:-1], length), bias.dtype), bias], axis=-1)
     return key, value, bias
