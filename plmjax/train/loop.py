@@ -92,6 +92,7 @@ class _Trainer:
         self.writer.write_text(0, "run", run_setup.describe(run))
         train_batches = run.train_batches()
         latest = run.checkpoints.latest_step()
+        first_batch = None
         if latest is not None:
             checkpoint.check_compatible(run.checkpoints.directory, latest, run.checkpoints.read_meta(latest), run.meta)
             state, data_state = run.checkpoints.restore(latest, run.abstract_state)
@@ -100,7 +101,10 @@ class _Trainer:
             self.last_saved_step = latest
             self.log(f"resumed from step {latest} in {run.checkpoints.directory}")
         else:
+            first_batch = sharding.global_batch(run.mesh, next(train_batches))
+            compiled = run.compile_train_step_in_background(first_batch)
             state, frozen = run.initial_state()
+            compiled.result()
         start_step = int(jax.device_get(state.step))
 
         if config.train.eval_before_training and start_step == 0:
@@ -115,7 +119,10 @@ class _Trainer:
         timed_examples, eval_seconds, untimed_steps = 0.0, 0.0, 0
         eval_metrics, train_summary = None, {}
         for step in range(start_step + 1, run.num_steps + 1):
-            batch = sharding.global_batch(run.mesh, next(train_batches))
+            if first_batch is not None:  # taken before the loop, to compile the step while initialising
+                batch, first_batch = first_batch, None
+            else:
+                batch = sharding.global_batch(run.mesh, next(train_batches))
             state, metrics = run.train_step(state, frozen, batch)
             self.pending.append((step, metrics))
             log_now = _is_due(step, config.train.log_every, run.num_steps)
