@@ -50,7 +50,7 @@ def get_config(arg=None):
     config.optimizer.weight_decay = 0.1
     config.optimizer.grad_clip_norm = 1.0
     # One device (XLA spreads each matmul over the cores) with freed host memory kept for reuse
-    # (mesh.cpu_keep_freed_memory): 87 to 97 s for the whole run on a 2-core CPU, against 101 s as two
+    # (mesh.cpu_keep_freed_memory): 83 to 88 s for the whole run on a 2-core CPU, against 101 s as two
     # data-parallel devices (mesh.cpu_devices=2, where freed memory is not kept; docs/pretraining.md).
     config.train.num_steps = steps
     config.train.log_every = 10 if arg.size == "baby" else 1
