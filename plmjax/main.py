@@ -40,7 +40,9 @@ def main(argv: list[str] | None = None) -> dict:
     distributed.split_cpu(config.mesh.cpu_devices)
     distributed.initialize(config.distributed)
     if config.mesh.cpu_keep_freed_memory:
-        distributed.keep_freed_memory_on_cpu()
+        from plmjax.train.host_memory import keep_freed_memory_on_cpu
+
+        keep_freed_memory_on_cpu()
     from plmjax.train.loop import train_and_evaluate
 
     return train_and_evaluate(config, os.path.abspath(workdir))

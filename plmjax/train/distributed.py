@@ -5,8 +5,6 @@ import os
 
 import jax
 
-from plmjax.train.host_memory import keep_freed_host_memory
-
 ENVIRONMENT = {
     "coordinator_address": "PLMJAX_COORDINATOR_ADDRESS",
     "num_processes": "PLMJAX_NUM_PROCESSES",
@@ -67,15 +65,3 @@ def split_cpu(cpu_devices: int) -> None:
     # When the backends started already, the device count stays what it was.
     with contextlib.suppress(RuntimeError):
         jax.config.update("jax_num_cpu_devices", cpu_devices)
-
-
-def keep_freed_memory_on_cpu() -> bool:
-    """On a CPU backend with one device, keep freed host memory for the next step's buffers (host_memory.py).
-
-    With several CPU devices (mesh.cpu_devices, virtual test devices) their threads allocate at once, and
-    malloc's heap serves them slower than fresh mappings do: the baby GPT's step measured 45 ms with two
-    devices and glibc's defaults, 57 ms with freed memory kept (42 ms on one device with it kept).
-    """
-    if jax.default_backend() != "cpu" or jax.local_device_count() != 1:
-        return False
-    return keep_freed_host_memory()

@@ -17,6 +17,8 @@ import ctypes
 import ctypes.util
 import functools
 
+import jax
+
 # mallopt parameter numbers from glibc's <malloc.h>.
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_MAX = -4
@@ -39,3 +41,15 @@ def keep_freed_host_memory() -> bool:
     if not hasattr(libc, "mallopt"):  # musl and other C libraries without glibc's tunables
         return False
     return bool(libc.mallopt(_M_MMAP_MAX, 0)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, _NEVER_TRIM))
+
+
+def keep_freed_memory_on_cpu() -> bool:
+    """On a CPU backend with one device, keep freed host memory for the next step's buffers.
+
+    With several CPU devices (mesh.cpu_devices, virtual test devices) their threads allocate at once, and
+    malloc's heap serves them slower than fresh mappings do: the baby GPT's step measured 45 ms with two
+    devices and glibc's defaults, 57 ms with freed memory kept (42 ms on one device with it kept).
+    """
+    if jax.default_backend() != "cpu" or jax.local_device_count() != 1:
+        return False
+    return keep_freed_host_memory()

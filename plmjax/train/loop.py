@@ -5,6 +5,7 @@ while the device computes); they are fetched and checked for NaN/inf at every lo
 checkpoint step, so a checkpoint is only written after every loss before it was seen to be finite.
 """
 
+import itertools
 import math
 import time
 
@@ -91,8 +92,9 @@ class _Trainer:
         self.log(run_setup.describe(run))
         self.writer.write_text(0, "run", run_setup.describe(run))
         train_batches = run.train_batches()
+        # Global arrays, built lazily: train_batches' data position stays that of the batches taken so far.
+        global_batches = (sharding.global_batch(run.mesh, local) for local in train_batches)
         latest = run.checkpoints.latest_step()
-        first_batch = None
         if latest is not None:
             checkpoint.check_compatible(run.checkpoints.directory, latest, run.checkpoints.read_meta(latest), run.meta)
             state, data_state = run.checkpoints.restore(latest, run.abstract_state)
@@ -101,10 +103,12 @@ class _Trainer:
             self.last_saved_step = latest
             self.log(f"resumed from step {latest} in {run.checkpoints.directory}")
         else:
-            first_batch = sharding.global_batch(run.mesh, next(train_batches))
+            # The train step compiles for the first batch's shapes while the parameters initialise.
+            first_batch = next(global_batches)
             compiled = run.compile_train_step_in_background(first_batch)
             state, frozen = run.initial_state()
             compiled.result()
+            global_batches = itertools.chain([first_batch], global_batches)
         start_step = int(jax.device_get(state.step))
 
         if config.train.eval_before_training and start_step == 0:
@@ -119,11 +123,7 @@ class _Trainer:
         timed_examples, eval_seconds, untimed_steps = 0.0, 0.0, 0
         eval_metrics, train_summary = None, {}
         for step in range(start_step + 1, run.num_steps + 1):
-            if first_batch is not None:  # taken before the loop, to compile the step while initialising
-                batch, first_batch = first_batch, None
-            else:
-                batch = sharding.global_batch(run.mesh, next(train_batches))
-            state, metrics = run.train_step(state, frozen, batch)
+            state, metrics = run.train_step(state, frozen, next(global_batches))
             self.pending.append((step, metrics))
             log_now = _is_due(step, config.train.log_every, run.num_steps)
             eval_now = _is_due(step, eval_every, run.num_steps) and run.source.has_validation

@@ -2,6 +2,7 @@
 device counts, and the numbers a run leaves in its workdir."""
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -66,3 +67,14 @@ def assert_params_equal(a: dict, b: dict, rtol: float = 0.0, atol: float = 0.0) 
             assert np.array_equal(a[path], b[path]), f"{path} differs"
         else:
             np.testing.assert_allclose(a[path], b[path], rtol=rtol, atol=atol, err_msg=path)
+
+
+def copy_cut_back(workdir: str, target: str, last_step: int) -> str:
+    """A copy of a finished run's workdir without its checkpoints after `last_step` and its metrics, so that
+    `main` on it resumes from `last_step`."""
+    shutil.copytree(workdir, target)
+    for step_dir in os.listdir(os.path.join(target, "checkpoints")):
+        if step_dir.isdigit() and int(step_dir) > last_step:
+            shutil.rmtree(os.path.join(target, "checkpoints", step_dir))
+    os.remove(os.path.join(target, "metrics.jsonl"))
+    return target

@@ -1,12 +1,9 @@
 """One device and 8 virtual CPU devices give the same run: data parallel, FSDP, FSDP with tensor
 parallelism, and a 1-device checkpoint resumed on 8 devices."""
 
-import os
-import shutil
-
 import numpy as np
 
-from tests.train.runs import PER_STEP, SMOKE, assert_params_equal, flat_params, run_python, train_losses
+from tests.train.runs import PER_STEP, SMOKE, assert_params_equal, copy_cut_back, flat_params, run_python, train_losses
 
 STEPS = 20
 COMMON = [f"--config={SMOKE}", *PER_STEP, f"--config.train.num_steps={STEPS}", "--config.train.keep_checkpoints=10"]
@@ -27,12 +24,7 @@ def test_one_device_and_eight_devices_train_alike(tmp_path):
     run_python(_runs_code({single: []}, devices=1), devices=1)
 
     # The 1-device run cut back to its step-10 checkpoint, to resume on 8 devices with FSDP.
-    resumed = str(tmp_path / "resumed")
-    shutil.copytree(single, resumed)
-    for step_dir in os.listdir(os.path.join(resumed, "checkpoints")):
-        if step_dir.isdigit() and int(step_dir) > 10:
-            shutil.rmtree(os.path.join(resumed, "checkpoints", step_dir))
-    os.remove(os.path.join(resumed, "metrics.jsonl"))
+    resumed = copy_cut_back(single, str(tmp_path / "resumed"), last_step=10)
     eight_device_runs = {str(tmp_path / name): mesh for name, mesh in MESHES.items()}
     eight_device_runs[resumed] = MESHES["fsdp"]
     run_python(_runs_code(eight_device_runs, devices=8), devices=8)

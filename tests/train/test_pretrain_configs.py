@@ -4,14 +4,13 @@ optimizer state. All runs share one child process (and a compilation cache) to k
 
 import json
 import os
-import shutil
 
 import numpy as np
 import pytest
 
 from plmjax.train.config import default_config
 from plmjax.train.config_files import load_config
-from tests.train.runs import REPO, run_python, train_losses
+from tests.train.runs import REPO, copy_cut_back, run_python, train_losses
 
 PRETRAIN = os.path.join(REPO, "configs", "pretrain")
 SUBJECTS = ["the cat", "a dog", "my friend", "the old king", "a small bird", "the teacher", "her brother", "the ship"]
@@ -125,12 +124,7 @@ def test_pretraining_loss_falls(pretrain_runs, config_arg):
 def test_resume_restores_data_position(pretrain_runs, tmp_path):
     """Dynamic masking resumed from step 20 draws the batches and masks of the uninterrupted run: same losses."""
     workdir = pretrain_runs[0][RESUMED]
-    resumed = str(tmp_path / "resumed")
-    shutil.copytree(workdir, resumed)
-    for step_dir in os.listdir(os.path.join(resumed, "checkpoints")):
-        if step_dir.isdigit() and int(step_dir) > 20:
-            shutil.rmtree(os.path.join(resumed, "checkpoints", step_dir))
-    os.remove(os.path.join(resumed, "metrics.jsonl"))
+    resumed = copy_cut_back(workdir, str(tmp_path / "resumed"), last_step=20)
     corpus = os.path.join(os.path.dirname(workdir), "corpus.txt")
     args = [f"--workdir={resumed}", f"--config={os.path.join(PRETRAIN, RESUMED)},corpus={corpus}", *RUNS[RESUMED]]
     code = f"from plmjax.main import main\nmain({args!r})\n"
