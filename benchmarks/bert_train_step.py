@@ -289,7 +289,6 @@ def parse_args(argv=None):
     p.add_argument("--seq", type=int, default=128)
     p.add_argument("--steps", type=int, default=5, help="timed steps per side, after one warm-up step")
     add_shared_arguments(p)
-    p.add_argument("--vocab", type=int, help="override vocab_size")
     p.add_argument(
         "--mlm-logits",
         choices=("masked", "all", "both"),
@@ -305,6 +304,7 @@ def add_shared_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--layers", type=int, help="override num_layers (smoke runs)")
     p.add_argument("--hidden", type=int, help="override hidden_size; intermediate_size becomes 4x")
     p.add_argument("--heads", type=int, help="override num_heads")
+    p.add_argument("--vocab", type=int, help="override vocab_size")
     p.add_argument("--skip-torch", action="store_true")
     p.add_argument(
         "--malloc-defaults", action="store_true", help="keep glibc's malloc settings (default: keep freed memory)"
@@ -319,7 +319,7 @@ def config_from_args(args) -> TransformerConfig:
         overrides.update(hidden_size=args.hidden, intermediate_size=4 * args.hidden)
     if args.heads:
         overrides["num_heads"] = args.heads
-    if getattr(args, "vocab", None):
+    if args.vocab:
         overrides["vocab_size"] = args.vocab
     return preset(args.preset, **overrides)
 

@@ -4,6 +4,7 @@ import flax.linen as nn
 
 from plmjax.models import decoder, encoder, seq2seq
 from plmjax.models.config import DECODER_FAMILIES, SEQ2SEQ_FAMILIES, TransformerConfig
+from plmjax.models.heads import check_head
 
 HEADS_BY_FAMILY = encoder.HEADS_BY_FAMILY | decoder.HEADS_BY_FAMILY | seq2seq.HEADS_BY_FAMILY
 
@@ -18,8 +19,6 @@ def model_class(family: str) -> type[nn.Module]:
 
 def build_model(config: TransformerConfig, head: str | None = None, num_labels: int = 2) -> nn.Module:
     """The model of config.family with the named head."""
-    if head not in HEADS_BY_FAMILY[config.family]:
-        raise ValueError(
-            f"head {head!r} is not available for {config.family}; choose one of {list(HEADS_BY_FAMILY[config.family])}"
-        )
+    # At build time rather than at the model's first call (flax runs setup lazily).
+    check_head(config, head, HEADS_BY_FAMILY, "a supported family")
     return model_class(config.family)(config, head=head, num_labels=num_labels)
