@@ -8,7 +8,7 @@ rotate_document, corpus (text files, comma-separated), layout (blocks, lines, wi
 """
 
 from plmjax.train.config import parse_config_arg
-from plmjax.train.pretrain_configs import TINYSHAKESPEARE, WIKITEXT2_VALID, pretraining_config
+from plmjax.train.pretrain_configs import BOTH_CORPORA, pretraining_config
 
 
 def get_config(arg=None):
@@ -20,7 +20,7 @@ def get_config(arg=None):
         token_delete_ratio=0.0,
         permute_sentences=True,
         rotate_document=False,
-        corpus=f"{WIKITEXT2_VALID},{TINYSHAKESPEARE}",
+        corpus=BOTH_CORPORA,
         layout="blocks",
     )
     config = pretraining_config(

@@ -13,7 +13,7 @@ Arguments (after the colon, comma-separated):
 """
 
 from plmjax.train.config import parse_config_arg
-from plmjax.train.pretrain_configs import TINYSHAKESPEARE, WIKITEXT2_VALID, pretraining_config
+from plmjax.train.pretrain_configs import BOTH_CORPORA, pretraining_config
 
 MASKING = {
     "static": ("static", "token"),
@@ -24,9 +24,7 @@ MASKING = {
 
 
 def get_config(arg=None):
-    arg = parse_config_arg(
-        arg, size="small", masking="dynamic", nsp=False, corpus=f"{WIKITEXT2_VALID},{TINYSHAKESPEARE}", layout="blocks"
-    )
+    arg = parse_config_arg(arg, size="small", masking="dynamic", nsp=False, corpus=BOTH_CORPORA, layout="blocks")
     if arg.masking not in MASKING:
         raise ValueError(f"masking={arg.masking!r}; choose one of {sorted(MASKING)}")
     config = pretraining_config(

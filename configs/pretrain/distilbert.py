@@ -13,13 +13,11 @@ Arguments:
 import os
 
 from plmjax.train.config import parse_config_arg
-from plmjax.train.pretrain_configs import TINYSHAKESPEARE, WIKITEXT2_VALID, pretraining_config
+from plmjax.train.pretrain_configs import BOTH_CORPORA, pretraining_config
 
 
 def get_config(arg=None):
-    arg = parse_config_arg(
-        arg, size="small", teacher="bert-base", corpus=f"{WIKITEXT2_VALID},{TINYSHAKESPEARE}", layout="blocks"
-    )
+    arg = parse_config_arg(arg, size="small", teacher="bert-base", corpus=BOTH_CORPORA, layout="blocks")
     config = pretraining_config(
         "distillation", arg.teacher, size=arg.size, corpus=arg.corpus, layout=arg.layout, tokenizer_kind="wordpiece"
     )

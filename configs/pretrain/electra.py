@@ -8,7 +8,7 @@ rtd_weight, corpus (text files, comma-separated), layout (blocks, lines, wikitex
 """
 
 from plmjax.train.config import parse_config_arg
-from plmjax.train.pretrain_configs import TINYSHAKESPEARE, WIKITEXT2_VALID, pretraining_config
+from plmjax.train.pretrain_configs import BOTH_CORPORA, pretraining_config
 
 
 def get_config(arg=None):
@@ -17,7 +17,7 @@ def get_config(arg=None):
         size="small",
         generator_fraction=0.25,
         rtd_weight=50.0,
-        corpus=f"{WIKITEXT2_VALID},{TINYSHAKESPEARE}",
+        corpus=BOTH_CORPORA,
         layout="blocks",
     )
     config = pretraining_config(

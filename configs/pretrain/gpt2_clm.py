@@ -7,11 +7,11 @@ Arguments: size (tiny, small, base), corpus (text files, comma-separated), layou
 """
 
 from plmjax.train.config import parse_config_arg
-from plmjax.train.pretrain_configs import TINYSHAKESPEARE, WIKITEXT2_VALID, pretraining_config
+from plmjax.train.pretrain_configs import BOTH_CORPORA, pretraining_config
 
 
 def get_config(arg=None):
-    arg = parse_config_arg(arg, size="small", corpus=f"{WIKITEXT2_VALID},{TINYSHAKESPEARE}", layout="blocks")
+    arg = parse_config_arg(arg, size="small", corpus=BOTH_CORPORA, layout="blocks")
     return pretraining_config(
         "clm", "gpt2", size=arg.size, corpus=arg.corpus, layout=arg.layout, tokenizer_kind="gpt2_bpe"
     )

@@ -8,7 +8,7 @@ comma-separated), layout (blocks, lines, wikitext). data.max_length is the encod
 """
 
 from plmjax.train.config import parse_config_arg
-from plmjax.train.pretrain_configs import TINYSHAKESPEARE, WIKITEXT2_VALID, pretraining_config
+from plmjax.train.pretrain_configs import BOTH_CORPORA, pretraining_config
 
 
 def get_config(arg=None):
@@ -17,7 +17,7 @@ def get_config(arg=None):
         size="small",
         noise_density=0.15,
         mean_noise_span_length=3.0,
-        corpus=f"{WIKITEXT2_VALID},{TINYSHAKESPEARE}",
+        corpus=BOTH_CORPORA,
         layout="blocks",
     )
     config = pretraining_config(

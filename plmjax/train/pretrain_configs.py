@@ -10,6 +10,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 SHARED_DATA = os.path.normpath(os.path.join(REPO, "..", "shared", "data"))
 WIKITEXT2_VALID = os.path.join(SHARED_DATA, "wikitext2", "valid.txt")
 TINYSHAKESPEARE = os.path.join(SHARED_DATA, "tinyshakespeare", "input.txt")
+# The pretraining configs' default corpus argument: both files, comma-separated.
+BOTH_CORPORA = f"{WIKITEXT2_VALID},{TINYSHAKESPEARE}"
 
 # size -> (TransformerConfig fields, max_length, batch size, steps, tokenizer vocabulary, peak learning rate).
 # tiny: seconds on a CPU, for tests; small: a 4-layer, 256-wide model (issue 6's real-corpus BERT).
