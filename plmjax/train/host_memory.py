@@ -1,38 +1,52 @@
 """Keep freed host memory in the process, so that CPU training steps do not page-fault their buffers in.
 
 On the CPU backend every array and every temporary buffer of a compiled step is host memory from glibc's
-malloc. glibc serves a request above its mmap threshold (at most 32 MiB) with a fresh mmap and returns it
-to the kernel on free, so a step whose temporaries exceed that (44 MiB for the baby GPT of
-configs/pretrain/shakespeare_char.py, hundreds for BERT) maps new pages every call, and the kernel zeroes
-and faults in every 4 KiB page on first touch: elementwise fusions over 400 KB ran 100x slower than their
-arithmetic, and the baby GPT's gradient took 54 ms instead of 41. With mmap off and trimming off, freed
-buffers stay in malloc's heap and the next step reuses pages that are already mapped.
+malloc, and under glibc's defaults a large buffer is mapped afresh on every step, which the kernel then
+zeroes and faults in page by page. Three defaults cause it:
+
+- a request above the mmap threshold (at most 32 MiB) gets its own mmap, unmapped again on free;
+- XLA allocates from its worker threads, and a thread's own arena serves any request above 64 MiB (its
+  heap's size limit) with a fresh mmap, whatever the mmap settings say;
+- the main heap's free top is given back to the kernel once it passes the trim threshold, and mallopt's
+  largest positive threshold (2 GiB) is smaller than BERT-base's 2.6 GB of per-step temporaries.
+
+So the baby GPT of configs/pretrain/shakespeare_char.py (44 MiB of temporaries) took 54 ms per gradient
+instead of 41, and a BERT-base training step faulted in 2.6 GB (640,000 pages, ~1 s of kernel time) every
+step. `keep_freed_host_memory` turns all three off: no mmap, one arena for every thread, no trimming.
 
 This is a process-wide setting (it also speeds up PyTorch in the same process, whose CPU allocator is
-malloc too), so the library never changes it on import: `python -m plmjax.main` applies it on a CPU
-backend when mesh.cpu_keep_freed_memory is on (the default), and the benchmarks apply it to both sides.
+malloc too), so the library never changes it on import: `python -m plmjax.main` applies it for a single
+CPU device when mesh.cpu_keep_freed_memory is on (the default), and the benchmarks apply it to both sides.
+It must come before JAX starts its backend: threads that have already allocated keep their own arenas.
 """
 
 import ctypes
 import ctypes.util
 import functools
+import importlib.metadata
+import importlib.util
+import os
+import pkgutil
+import re
 
 import jax
 
 # mallopt parameter numbers from glibc's <malloc.h>.
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_MAX = -4
-# The largest value mallopt takes for the trim threshold (an int): never give the heap's top back.
-_NEVER_TRIM = 2**31 - 1
+_M_ARENA_MAX = -8
+# mallopt(M_TRIM_THRESHOLD, -1) "disables trimming completely" (mallopt(3)): the threshold becomes SIZE_MAX.
+_NEVER_TRIM = -1
 
 
 @functools.cache
 def keep_freed_host_memory() -> bool:
     """Make glibc's malloc keep freed memory for reuse; True when it did, False where there is no glibc.
 
-    Memory the process frees is not returned to the kernel until it exits, so its resident size stays
-    at its peak: the right trade for a training process, the wrong one for a long-lived server that
-    peaks once.
+    Call it before JAX starts its backend (before the first array or jit call): a thread that has already
+    allocated keeps its own arena, which serves buffers above 64 MiB with fresh mappings regardless.
+    Memory the process frees is not returned to the kernel until it exits, so its resident size stays at
+    its peak: the right trade for a training process, the wrong one for a long-lived server that peaks once.
     """
     name = ctypes.util.find_library("c")
     if name is None:
@@ -40,16 +54,46 @@ def keep_freed_host_memory() -> bool:
     libc = ctypes.CDLL(name)
     if not hasattr(libc, "mallopt"):  # musl and other C libraries without glibc's tunables
         return False
-    return bool(libc.mallopt(_M_MMAP_MAX, 0)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, _NEVER_TRIM))
+    settings = ((_M_ARENA_MAX, 1), (_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, _NEVER_TRIM))
+    applied = [libc.mallopt(parameter, value) for parameter, value in settings]  # all three, then check
+    return all(applied)
 
 
 def keep_freed_memory_on_cpu() -> bool:
-    """On a CPU backend with one device, keep freed host memory for the next step's buffers.
+    """Before JAX starts its backend: when it will be one CPU device, keep freed host memory for reuse.
 
     With several CPU devices (mesh.cpu_devices, virtual test devices) their threads allocate at once, and
     malloc's heap serves them slower than fresh mappings do: the baby GPT's step measured 45 ms with two
     devices and glibc's defaults, 57 ms with freed memory kept (42 ms on one device with it kept).
     """
-    if jax.default_backend() != "cpu" or jax.local_device_count() != 1:
+    if not _backend_will_be_cpu() or _cpu_devices_requested() != 1:
         return False
     return keep_freed_host_memory()
+
+
+def _backend_will_be_cpu() -> bool:
+    """Whether JAX will compute on the CPU, decided without starting its backends: the first platform of
+    jax_platforms (JAX_PLATFORMS) when set, else CPU unless an accelerator plugin is installed."""
+    platforms = jax.config.jax_platforms
+    if platforms:
+        return platforms.split(",")[0].strip() == "cpu"
+    return not _accelerator_plugins_installed()
+
+
+def _accelerator_plugins_installed() -> bool:
+    """The places JAX looks for GPU and TPU backends: libtpu, jax_plugins modules and entry points."""
+    if importlib.util.find_spec("libtpu") is not None or importlib.metadata.entry_points(group="jax_plugins"):
+        return True
+    try:
+        import jax_plugins
+    except ImportError:
+        return False
+    return any(True for _ in pkgutil.iter_modules(jax_plugins.__path__))
+
+
+def _cpu_devices_requested() -> int:
+    """How many CPU devices JAX will make: XLA_FLAGS' forced count, else jax_num_cpu_devices, else 1."""
+    forced = re.search(r"--xla_force_host_platform_device_count=(\d+)", os.environ.get("XLA_FLAGS", ""))
+    if forced:
+        return int(forced.group(1))
+    return max(jax.config.jax_num_cpu_devices, 1)
