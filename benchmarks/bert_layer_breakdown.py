@@ -17,11 +17,12 @@ import jax.numpy as jnp
 from jax import lax
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bert_train_step import time_calls, unroll_threefry_on_cpu  # noqa: E402
+from bert_train_step import time_calls  # noqa: E402
 
 from plmjax.models import preset  # noqa: E402
 from plmjax.models.attention import attention_bias  # noqa: E402
 from plmjax.models.stack import TransformerLayer  # noqa: E402
+from plmjax.train.cpu_threefry import unroll_threefry_on_cpu  # noqa: E402
 
 
 def layer_seconds(config, x, reps: int) -> float:

@@ -21,6 +21,7 @@ import numpy as np
 import optax
 
 from plmjax.models import EncoderModel, TransformerConfig, init_params, preset
+from plmjax.train.cpu_threefry import unroll_threefry_on_cpu
 from plmjax.train.host_memory import keep_freed_host_memory
 
 MASK_RATE = 0.15
@@ -109,26 +110,6 @@ def time_calls(fn, reps: int, warmup: int = 1) -> list[float]:
 
 
 # --------------------------------------------------------------------------------------------- plmjax
-
-
-def unroll_threefry_on_cpu() -> bool:
-    """Lower JAX's threefry hash unrolled on CPU too, as JAX already does on GPU and TPU. Same bits, faster.
-
-    On CPU JAX emits threefry as a 5-iteration rolled loop (smaller programs, quicker compiles). Each iteration
-    is a separate pass over memory, which makes dropout's random bits ~9x slower than the unrolled form that
-    XLA fuses into one loop: about 1 s of a 10 s BERT-base step here. This reaches into JAX internals; if they
-    have moved it changes nothing and returns False.
-    """
-    try:
-        from jax._src.interpreters import mlir
-        from jax._src.random import threefry2x32
-    except ImportError:
-        return False
-    rule = getattr(threefry2x32, "_threefry2x32_lowering_rule", None)
-    if rule is None:
-        return False
-    mlir.register_lowering(threefry2x32.threefry2x32_p, rule, platform="cpu")
-    return True
 
 
 def plmjax_loss(model: EncoderModel, params, batch: dict, rng, deterministic: bool = False):

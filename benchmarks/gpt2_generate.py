@@ -35,11 +35,11 @@ from bert_train_step import (  # noqa: E402
     prepare_process,
     time_calls,
     torch_adamw,
-    unroll_threefry_on_cpu,
 )
 
 import plmjax  # noqa: E402
 from plmjax.models import TransformerConfig, build_model, init_params  # noqa: E402
+from plmjax.train.cpu_threefry import unroll_threefry_on_cpu  # noqa: E402
 
 # ------------------------------------------------------------------------------------------ generation
 

@@ -130,6 +130,10 @@ def worker(name: str, args) -> None:
         from plmjax.train.host_memory import keep_freed_host_memory
 
         keep_freed_host_memory()
+    if not args.rolled_threefry:  # plmjax's dropout bits as `python -m plmjax.main` draws them on CPU
+        from plmjax.train.cpu_threefry import unroll_threefry_on_cpu
+
+        unroll_threefry_on_cpu()
     if name == "peft-lora":
         result = run_peft(args.batch, args.length, args.warmup, args.steps)
     else:
@@ -181,6 +185,7 @@ def main() -> None:
     parser.add_argument("--only", choices=CONFIGURATIONS, action="append", help="run some configurations only")
     parser.add_argument("--worker", choices=CONFIGURATIONS, help=argparse.SUPPRESS)
     parser.add_argument("--malloc-defaults", action="store_true", help="keep glibc's malloc settings in every worker")
+    parser.add_argument("--rolled-threefry", action="store_true", help="keep JAX's default (rolled) CPU dropout RNG")
     args = parser.parse_args()
     if args.worker:
         worker(args.worker, args)
@@ -191,6 +196,7 @@ def main() -> None:
         command = [sys.executable, os.path.abspath(__file__), f"--worker={name}"]
         command += [f"--batch={args.batch}", f"--length={args.length}", f"--steps={args.steps}"]
         command += [f"--warmup={args.warmup}"] + (["--malloc-defaults"] if args.malloc_defaults else [])
+        command += ["--rolled-threefry"] if args.rolled_threefry else []
         env = dict(os.environ, PYTHONPATH=REPO, JAX_PLATFORMS="cpu")
         output = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
         lines = [line for line in output.stdout.splitlines() if line.startswith("RESULT ")]

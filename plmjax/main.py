@@ -43,6 +43,10 @@ def main(argv: list[str] | None = None) -> dict:
         from plmjax.train.host_memory import keep_freed_memory_on_cpu
 
         keep_freed_memory_on_cpu()
+    if config.mesh.cpu_unroll_threefry:
+        from plmjax.train.cpu_threefry import unroll_threefry_on_cpu
+
+        unroll_threefry_on_cpu()
     from plmjax.train.loop import train_and_evaluate
 
     return train_and_evaluate(config, os.path.abspath(workdir))

@@ -1,5 +1,6 @@
-"""Process-level start-up settings for CPU runs: freed host memory kept for reuse, and TensorBoard logging
-without importing torch. Each check runs in a fresh interpreter, since both settings are process-wide."""
+"""Process-level start-up settings for CPU runs: freed host memory kept for reuse, threefry lowered unrolled,
+and TensorBoard logging without importing torch. Each check runs in a fresh interpreter, since these settings
+are process-wide."""
 
 import ctypes
 import ctypes.util
@@ -125,3 +126,22 @@ def test_main_keeps_freed_memory_only_on_a_single_cpu_device_and_before_the_back
         """
     )
     assert out.split() == ["False", "False", "True", "False"]
+
+
+def test_unrolled_threefry_gives_the_same_bits_without_a_loop():
+    out = run_python(
+        """
+        import jax, numpy as np
+        from plmjax.train.cpu_threefry import unroll_threefry_on_cpu
+
+        bits = lambda k: jax.random.bits(k, (4, 1000))
+        key = jax.random.key(3)
+        rolled_hlo = jax.jit(bits).lower(key).compile().as_text()
+        rolled = np.asarray(jax.jit(bits)(key))
+        print(unroll_threefry_on_cpu())
+        unrolled_hlo = jax.jit(lambda k: jax.random.bits(k, (4, 1000))).lower(key).compile().as_text()
+        unrolled = np.asarray(jax.jit(lambda k: jax.random.bits(k, (4, 1000)))(key))
+        print("while" in rolled_hlo, "while" in unrolled_hlo, np.array_equal(rolled, unrolled))
+        """
+    )
+    assert out.split() == ["True", "True", "False", "True"]
