@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> dict:
     if config.mesh.cpu_keep_freed_memory:
         from plmjax.train.host_memory import keep_freed_memory_on_cpu
 
-        keep_freed_memory_on_cpu()
+        keep_freed_memory_on_cpu(config.mesh.cpu_single_malloc_arena)
     if config.mesh.cpu_unroll_threefry:
         from plmjax.train.cpu_threefry import unroll_threefry_on_cpu
 

@@ -13,6 +13,7 @@ zeroes and faults in page by page. Three defaults cause it:
 So the baby GPT of configs/pretrain/shakespeare_char.py (44 MiB of temporaries) took 54 ms per gradient
 instead of 41, and a BERT-base training step faulted in 2.6 GB (640,000 pages, ~1 s of kernel time) every
 step. `keep_freed_host_memory` turns all three off: no mmap, one arena for every thread, no trimming.
+(One arena costs small models some speed: see its `single_arena`.)
 
 This is a process-wide setting (it also speeds up PyTorch in the same process, whose CPU allocator is
 malloc too), so the library never changes it on import: `python -m plmjax.main` applies it for a single
@@ -40,13 +41,18 @@ _NEVER_TRIM = -1
 
 
 @functools.cache
-def keep_freed_host_memory() -> bool:
+def keep_freed_host_memory(single_arena: bool = True) -> bool:
     """Make glibc's malloc keep freed memory for reuse; True when it did, False where there is no glibc.
 
     Call it before JAX starts its backend (before the first array or jit call): a thread that has already
     allocated keeps its own arena, which serves buffers above 64 MiB with fresh mappings regardless.
     Memory the process frees is not returned to the kernel until it exits, so its resident size stays at
     its peak: the right trade for a training process, the wrong one for a long-lived server that peaks once.
+
+    single_arena=False leaves each thread its own arena: right when a step's temporaries fit in 64 MiB (the
+    baby GPT of configs/pretrain/shakespeare_char.py, 44 MiB), where one arena's lock, taken by every XLA
+    worker thread, made the step 15% slower (40 against 35 ms); above 64 MiB (BERT-base: 2.6 GB) only one
+    arena keeps the buffers.
     """
     name = ctypes.util.find_library("c")
     if name is None:
@@ -54,12 +60,12 @@ def keep_freed_host_memory() -> bool:
     libc = ctypes.CDLL(name)
     if not hasattr(libc, "mallopt"):  # musl and other C libraries without glibc's tunables
         return False
-    settings = ((_M_ARENA_MAX, 1), (_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, _NEVER_TRIM))
+    settings = ((_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, _NEVER_TRIM)) + (((_M_ARENA_MAX, 1),) if single_arena else ())
     applied = [libc.mallopt(parameter, value) for parameter, value in settings]  # all three, then check
     return all(applied)
 
 
-def keep_freed_memory_on_cpu() -> bool:
+def keep_freed_memory_on_cpu(single_arena: bool = True) -> bool:
     """Before JAX starts its backend: when it will be one CPU device, keep freed host memory for reuse.
 
     With several CPU devices (mesh.cpu_devices, virtual test devices) their threads allocate at once, and
@@ -68,7 +74,7 @@ def keep_freed_memory_on_cpu() -> bool:
     """
     if not _backend_will_be_cpu() or _cpu_devices_requested() != 1:
         return False
-    return keep_freed_host_memory()
+    return keep_freed_host_memory(single_arena)
 
 
 def _backend_will_be_cpu() -> bool:
