@@ -61,7 +61,7 @@ def keep_freed_host_memory(single_arena: bool = True) -> bool:
     if not hasattr(libc, "mallopt"):  # musl and other C libraries without glibc's tunables
         return False
     settings = ((_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, _NEVER_TRIM)) + (((_M_ARENA_MAX, 1),) if single_arena else ())
-    applied = [libc.mallopt(parameter, value) for parameter, value in settings]  # all three, then check
+    applied = [libc.mallopt(parameter, value) for parameter, value in settings]  # every one, then check
     return all(applied)
 
 
