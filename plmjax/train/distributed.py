@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import re
 
 import jax
 
@@ -60,8 +61,21 @@ def split_cpu(cpu_devices: int) -> None:
     small matmuls barely use more than one core. Left alone when 0, when XLA_FLAGS already sets a device count
     (the tests' virtual devices) or when the backends already started (another run in the same process).
     """
-    if cpu_devices <= 0 or "xla_force_host_platform_device_count" in os.environ.get("XLA_FLAGS", ""):
+    if cpu_devices <= 0 or forced_cpu_device_count() is not None:
         return
     # When the backends started already, the device count stays what it was.
     with contextlib.suppress(RuntimeError):
         jax.config.update("jax_num_cpu_devices", cpu_devices)
+
+
+def forced_cpu_device_count() -> int | None:
+    """The CPU device count XLA_FLAGS forces (--xla_force_host_platform_device_count), or None."""
+    forced = re.search(r"--xla_force_host_platform_device_count=(\d+)", os.environ.get("XLA_FLAGS", ""))
+    return int(forced.group(1)) if forced else None
+
+
+def cpu_devices_requested() -> int:
+    """How many CPU devices JAX will make, known before it starts: XLA_FLAGS' forced count, else
+    jax_num_cpu_devices (mesh.cpu_devices through split_cpu), else 1."""
+    forced = forced_cpu_device_count()
+    return forced if forced is not None else max(jax.config.jax_num_cpu_devices, 1)

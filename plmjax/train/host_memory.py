@@ -26,11 +26,11 @@ import ctypes.util
 import functools
 import importlib.metadata
 import importlib.util
-import os
 import pkgutil
-import re
 
 import jax
+
+from plmjax.train.distributed import cpu_devices_requested
 
 # mallopt parameter numbers from glibc's <malloc.h>.
 _M_TRIM_THRESHOLD = -1
@@ -60,7 +60,9 @@ def keep_freed_host_memory(single_arena: bool = True) -> bool:
     libc = ctypes.CDLL(name)
     if not hasattr(libc, "mallopt"):  # musl and other C libraries without glibc's tunables
         return False
-    settings = ((_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, _NEVER_TRIM)) + (((_M_ARENA_MAX, 1),) if single_arena else ())
+    settings = [(_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, _NEVER_TRIM)]
+    if single_arena:
+        settings.append((_M_ARENA_MAX, 1))
     applied = [libc.mallopt(parameter, value) for parameter, value in settings]  # every one, then check
     return all(applied)
 
@@ -72,7 +74,7 @@ def keep_freed_memory_on_cpu(single_arena: bool = True) -> bool:
     malloc's heap serves them slower than fresh mappings do: the baby GPT's step measured 45 ms with two
     devices and glibc's defaults, 57 ms with freed memory kept (42 ms on one device with it kept).
     """
-    if not _backend_will_be_cpu() or _cpu_devices_requested() != 1:
+    if not _backend_will_be_cpu() or cpu_devices_requested() != 1:
         return False
     return keep_freed_host_memory(single_arena)
 
@@ -95,11 +97,3 @@ def _accelerator_plugins_installed() -> bool:
     except ImportError:
         return False
     return any(True for _ in pkgutil.iter_modules(jax_plugins.__path__))
-
-
-def _cpu_devices_requested() -> int:
-    """How many CPU devices JAX will make: XLA_FLAGS' forced count, else jax_num_cpu_devices, else 1."""
-    forced = re.search(r"--xla_force_host_platform_device_count=(\d+)", os.environ.get("XLA_FLAGS", ""))
-    if forced:
-        return int(forced.group(1))
-    return max(jax.config.jax_num_cpu_devices, 1)

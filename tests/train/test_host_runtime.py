@@ -42,15 +42,33 @@ libc = ctypes.CDLL("libc.so.6")
 libc.malloc.restype = ctypes.c_void_p
 libc.malloc.argtypes = [ctypes.c_size_t]  # ctypes would pass an int: sizes above 2 GiB would overflow
 libc.mallinfo2.restype = MallInfo2
+
+def mapped_while_holding(size, in_new_thread=False):
+    # Whether a malloc(size) is one of those mmap'd blocks, allocated here or in a new thread.
+    seen = []
+
+    def hold():
+        pointer = libc.malloc(size)
+        seen.append(libc.mallinfo2().hblkhd)
+        libc.free(ctypes.c_void_p(pointer))
+
+    if in_new_thread:
+        thread = threading.Thread(target=hold)
+        thread.start()
+        thread.join()
+    else:
+        hold()
+    return seen[0] >= size
 """
 
-
 # The setting is glibc's (mallopt); its evidence is glibc's mallinfo2 (2.33+). Elsewhere (macOS, musl)
-# keep_freed_host_memory returns False and there is nothing to observe.
-@pytest.mark.skipif(not _glibc_with_mallinfo2(), reason="needs glibc >= 2.33 (mallopt, mallinfo2)")
+# keep_freed_host_memory returns False and there is nothing to observe. CI's Debian image has both.
+needs_glibc_malloc = pytest.mark.skipif(not _glibc_with_mallinfo2(), reason="needs glibc >= 2.33 (mallopt, mallinfo2)")
+
+
+@needs_glibc_malloc
 def test_kept_memory_serves_large_buffers_from_the_heap_and_keeps_them():
-    # mallinfo2().hblkhd is the memory malloc holds in separate mmap'd blocks (unmapped again on free) and
-    # .arena the heap memory it keeps. Under glibc's defaults a 64 MiB buffer is such a block; once freed
+    # Under glibc's defaults a 64 MiB buffer is a separate mmap'd block; once freed
     # memory is kept, it comes from the heap, also for a buffer above a thread arena's 64 MiB limit
     # allocated in a new thread (as XLA's workers do), and a freed 3 GiB buffer (BERT-base's per-step
     # temporaries are 2.6 GB) stays in the heap rather than being trimmed back to the kernel.
@@ -58,22 +76,6 @@ def test_kept_memory_serves_large_buffers_from_the_heap_and_keeps_them():
         MALLINFO2_PREAMBLE
         + textwrap.dedent(
             """
-        def mapped_while_holding(size, in_new_thread=False):
-            seen = []
-
-            def hold():
-                pointer = libc.malloc(size)
-                seen.append(libc.mallinfo2().hblkhd)
-                libc.free(ctypes.c_void_p(pointer))
-
-            if in_new_thread:
-                thread = threading.Thread(target=hold)
-                thread.start()
-                thread.join()
-            else:
-                hold()
-            return seen[0] >= size
-
         def heap_kept_after_freeing(size):
             libc.free(ctypes.c_void_p(libc.malloc(size)))
             return libc.mallinfo2().arena >= size
@@ -89,7 +91,7 @@ def test_kept_memory_serves_large_buffers_from_the_heap_and_keeps_them():
     assert out.split() == ["True", "True", "False", "False", "True"]
 
 
-@pytest.mark.skipif(not _glibc_with_mallinfo2(), reason="needs glibc >= 2.33 (mallopt, mallinfo2)")
+@needs_glibc_malloc
 def test_without_a_single_arena_a_new_thread_maps_its_large_buffers():
     # single_arena=False (small models, configs/pretrain/shakespeare_char.py) leaves threads their own arenas,
     # whose 64 MiB heaps map anything larger afresh: the setting is really off, not ignored.
@@ -97,21 +99,8 @@ def test_without_a_single_arena_a_new_thread_maps_its_large_buffers():
         MALLINFO2_PREAMBLE
         + textwrap.dedent(
             """
-        def mapped_in_new_thread(size):
-            seen = []
-
-            def hold():
-                pointer = libc.malloc(size)
-                seen.append(libc.mallinfo2().hblkhd)
-                libc.free(ctypes.c_void_p(pointer))
-
-            thread = threading.Thread(target=hold)
-            thread.start()
-            thread.join()
-            return seen[0] >= size
-
         print(keep_freed_host_memory(single_arena=False))
-        print(mapped_in_new_thread(96 << 20))
+        print(mapped_while_holding(96 << 20, in_new_thread=True))
         """
         )
     )
