@@ -28,17 +28,20 @@ import optax
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bert_train_step import (  # noqa: E402
     ADAMW,
+    Runner,
     add_shared_arguments,
     config_from_args,
     matmul_rate_jax,
     matmul_rate_torch,
     prepare_process,
-    time_calls,
+    time_interleaved,
     torch_adamw,
 )
 
 import plmjax  # noqa: E402
+from plmjax.data.pretraining import CausalLmCollator  # noqa: E402
 from plmjax.models import TransformerConfig, build_model, init_params  # noqa: E402
+from plmjax.objectives import CausalLM  # noqa: E402
 from plmjax.train.cpu_threefry import unroll_threefry_on_cpu  # noqa: E402
 
 # ------------------------------------------------------------------------------------------ generation
@@ -53,16 +56,11 @@ def make_prompts(vocab_size: int, batch: int, min_length: int, max_length: int, 
     return ids, mask
 
 
-def alternate(runs: dict, reps: int) -> dict:
-    """{label: seconds per call}: one warm-up call each, then the sides take turns, so that a change in the
-    machine's load hits both alike."""
-    for run in runs.values():
-        run()
-    seconds = {label: [] for label in runs}
-    for _ in range(reps):
-        for label, run in runs.items():
-            seconds[label] += time_calls(run, 1, warmup=0)
-    return seconds
+def alternate(runs: dict, rounds: int, warmup_rounds: int = 1) -> dict:
+    """{label: seconds per call}: the encoder benchmark's interleaved timing over plain calls."""
+    runners = [Runner(label, run, float("nan")) for label, run in runs.items()]
+    time_interleaved(runners, rounds, warmup_rounds)
+    return {runner.label: runner.seconds for runner in runners}
 
 
 def plmjax_generate_call(model, params, ids, mask, new_tokens: int, out: list):
@@ -114,51 +112,56 @@ def make_lm_batch(vocab_size: int, batch: int, seq: int, seed: int = 0):
     return np.random.default_rng(seed).integers(0, vocab_size, (batch, seq), dtype=np.int32)
 
 
-def plmjax_lm_loss(model, params, input_ids, rng):
-    """Mean next-token cross-entropy (transformers' GPT2LMHeadModel loss with labels=input_ids)."""
-    logits = model.apply({"params": params}, input_ids, deterministic=False, rngs={"dropout": rng}).logits
-    return optax.softmax_cross_entropy_with_integer_labels(logits[:, :-1], input_ids[:, 1:]).mean()
+def plmjax_lm_batch(input_ids) -> dict:
+    """The library's causal-LM batch for full rows: `target_ids` shifted left by one, the last position
+    unweighted. The logits are never sliced: a [:, :-1] slice of GPT-2's [batch, 128, 50257] logits, and the
+    pad its gradient needs, cost about 80 ms of a 4.7 s step."""
+    return CausalLmCollator(max_length=input_ids.shape[1], pad_token_id=0)([{"input_ids": row} for row in input_ids])
 
 
-def plmjax_train_call(config: TransformerConfig, input_ids, losses: list):
-    """A compiled plmjax training step as a call that runs one step on its own state."""
-    model = build_model(config, "lm")
-    params = init_params(model, jax.random.key(0))
+def plmjax_lm_loss(objective: CausalLM, params, batch: dict, rng, deterministic: bool = False):
+    """Mean next-token cross-entropy from the library's CausalLM objective: transformers' GPT2LMHeadModel loss
+    with labels=input_ids."""
+    losses, _ = objective.loss_and_metrics(params, batch, rng, deterministic=deterministic)
+    total, count = losses["lm"]
+    return total / count
+
+
+def plmjax_train_call(model, params, input_ids, losses: list, deterministic: bool = False):
+    """A compiled plmjax training step as a call that runs one step on its own state (a copy of params: the
+    step donates its state)."""
+    objective = CausalLM(model)
     optimizer = optax.adamw(**ADAMW)
 
-    def step(params, opt_state, input_ids, rng):
-        loss, grads = jax.value_and_grad(lambda p: plmjax_lm_loss(model, p, input_ids, rng))(params)
+    def step(params, opt_state, batch, rng):
+        loss, grads = jax.value_and_grad(lambda p: plmjax_lm_loss(objective, p, batch, rng, deterministic))(params)
         updates, opt_state = optimizer.update(grads, opt_state, params)
         return optax.apply_updates(params, updates), opt_state, loss
 
-    inputs = jnp.asarray(input_ids)
+    batch = {key: jnp.asarray(value) for key, value in plmjax_lm_batch(input_ids).items()}
+    params = jax.tree.map(jnp.array, params)
     state = [params, optimizer.init(params), jax.random.key(1)]
-    compiled = jax.jit(step, donate_argnums=(0, 1)).lower(state[0], state[1], inputs, state[2]).compile()
+    compiled = jax.jit(step, donate_argnums=(0, 1)).lower(state[0], state[1], batch, state[2]).compile()
 
     def one_step():
         state[2], key = jax.random.split(state[2])
-        state[0], state[1], loss = compiled(state[0], state[1], inputs, key)
+        state[0], state[1], loss = compiled(state[0], state[1], batch, key)
         losses.append(float(loss.block_until_ready()))
 
     return one_step
 
 
-def torch_train_call(config: TransformerConfig, input_ids, losses: list):
+def torch_train_call(hf_model, input_ids, losses: list):
+    """transformers' training step on hf_model (in training mode: dropout on, unless its config turns it off)."""
     import torch
-    import transformers
 
-    from plmjax.hf.families import gpt2
-
-    torch.manual_seed(0)
-    hf_config = transformers.GPT2Config(**gpt2.config_to_hf(config))
-    model = transformers.GPT2LMHeadModel._from_config(hf_config, attn_implementation="sdpa")
-    model.train()
-    optimizer = torch_adamw(model)
+    hf_model.train()
+    optimizer = torch_adamw(hf_model)
     inputs = torch.as_tensor(input_ids, dtype=torch.long)
 
     def one_step():
         optimizer.zero_grad(set_to_none=True)
-        loss = model(input_ids=inputs, labels=inputs).loss
+        loss = hf_model(input_ids=inputs, labels=inputs).loss
         loss.backward()
         optimizer.step()
         losses.append(loss.item())
@@ -185,12 +188,14 @@ def parse_args(argv=None):
 
 
 def report(seconds: dict, work: float, unit: str, extra=lambda label, median: ""):
-    """One line per side: rate, ratio to the last side (transformers), median time."""
+    """One line per side: rate, ratio to the last side (transformers), median time, every timed call."""
     medians = {label: statistics.median(times) for label, times in seconds.items()}
     reference = list(medians.values())[-1] if len(medians) > 1 else None
     for label, median in medians.items():
         ratio = f"{reference / median:.2f}x" if reference else "-"
+        calls = " ".join(f"{t:.2f}" for t in seconds[label])
         print(f"  {label:34s} {work / median:10.1f} {unit}  {ratio:>6s}  median {median:.3f}s {extra(label, median)}")
+        print(f"  {'':34s} seconds per call: {calls}")
 
 
 def main(argv=None):
@@ -231,10 +236,13 @@ def main(argv=None):
         print(f"  float32 matmul peak before the steps: {peak / 1e9:.1f} GFLOP/s")
         print(f"  threefry (dropout RNG) lowering on CPU: {'unrolled' if unrolled else 'JAX default (rolled loop)'}")
         losses = {"plmjax": [], "transformers (sdpa)": []}
-        runs = {"plmjax": plmjax_train_call(config, input_ids, losses["plmjax"])}
-        if not args.skip_torch:
-            runs["transformers (sdpa)"] = torch_train_call(config, input_ids, losses["transformers (sdpa)"])
-        seconds = alternate(runs, args.train_steps)
+        # Both sides start from the same weights (plmjax's init, exported), so their losses are comparable.
+        runs = {"plmjax": plmjax_train_call(model, params, input_ids, losses["plmjax"])}
+        with tempfile.TemporaryDirectory() as directory:
+            if not args.skip_torch:
+                hf_model = load_torch_copy(model, params, directory)
+                runs["transformers (sdpa)"] = torch_train_call(hf_model, input_ids, losses["transformers (sdpa)"])
+            seconds = alternate(runs, args.train_steps, args.warmup_rounds)
         # As in bert_train_step.py: measured again after the steps, the best is the machine's rate.
         peak = max(peak, matmul_rate_jax(), matmul_rate_torch())
         print(f"  float32 matmul peak, best of before and after the steps: {peak / 1e9:.1f} GFLOP/s")
