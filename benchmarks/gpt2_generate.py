@@ -198,6 +198,45 @@ def report(seconds: dict, work: float, unit: str, extra=lambda label, median: ""
         print(f"  {'':34s} seconds per call: {calls}")
 
 
+def compare_generation(args, model, params, hf_model) -> None:
+    ids, mask = make_prompts(model.config.vocab_size, args.batch, args.prompt_min, args.prompt_max)
+    print(f"\ngeneration: {args.batch} prompts of {args.prompt_min}-{args.prompt_max} tokens, {args.new_tokens} new")
+    plm_ids, torch_ids = [], []
+    runs = {"plmjax (KV cache, jitted loop)": plmjax_generate_call(model, params, ids, mask, args.new_tokens, plm_ids)}
+    if hf_model is not None:
+        runs["transformers generate()"] = torch_generate_call(hf_model, ids, mask, args.new_tokens, torch_ids)
+    seconds = alternate(runs, args.reps)
+    if torch_ids:
+        same = np.mean(plm_ids[-1] == torch_ids[-1]) if plm_ids[-1].shape == torch_ids[-1].shape else float("nan")
+        print(f"  identical token ids: {same:.1%} of {plm_ids[-1].size}")
+    report(seconds, args.batch * args.new_tokens, "tokens/s")
+
+
+def compare_training(args, model, params, hf_model) -> None:
+    config = model.config
+    input_ids = make_lm_batch(config.vocab_size, args.train_batch, args.train_seq)
+    # Dropout's random bits as in bert_train_step.py: threefry lowered unrolled (same bits, ~9x faster).
+    unrolled = unroll_threefry_on_cpu()
+    peak = max(matmul_rate_jax(), matmul_rate_torch())
+    flops = train_flops(config, args.train_batch, args.train_seq)
+    print(f"\ntraining step: batch {args.train_batch} x seq {args.train_seq}, {flops / 1e9:.0f} GFLOP/step")
+    print(f"  float32 matmul peak before the steps: {peak / 1e9:.1f} GFLOP/s")
+    print(f"  threefry (dropout RNG) lowering on CPU: {'unrolled' if unrolled else 'JAX default (rolled loop)'}")
+    losses = {"plmjax": [], "transformers (sdpa)": []}
+    runs = {"plmjax": plmjax_train_call(model, params, input_ids, losses["plmjax"])}
+    if hf_model is not None:
+        runs["transformers (sdpa)"] = torch_train_call(hf_model, input_ids, losses["transformers (sdpa)"])
+    seconds = alternate(runs, args.train_steps, args.warmup_rounds)
+    # As in bert_train_step.py: measured again after the steps, the best is the machine's rate.
+    peak = max(peak, matmul_rate_jax(), matmul_rate_torch())
+    print(f"  float32 matmul peak, best of before and after the steps: {peak / 1e9:.1f} GFLOP/s")
+
+    def mfu(label, median):
+        return f"MFU {flops / median / peak:.1%}  loss {losses[label][-1]:.3f}"
+
+    report(seconds, args.train_batch * args.train_seq, "tokens/s", mfu)
+
+
 def main(argv=None):
     args = parse_args(argv)
     import torch
@@ -212,45 +251,12 @@ def main(argv=None):
 
     model = build_model(config, "lm")
     params = init_params(model, jax.random.key(0))
-    ids, mask = make_prompts(config.vocab_size, args.batch, args.prompt_min, args.prompt_max)
-    print(f"\ngeneration: {args.batch} prompts of {args.prompt_min}-{args.prompt_max} tokens, {args.new_tokens} new")
-    plm_ids, torch_ids = [], []
-    runs = {"plmjax (KV cache, jitted loop)": plmjax_generate_call(model, params, ids, mask, args.new_tokens, plm_ids)}
     with tempfile.TemporaryDirectory() as directory:
-        if not args.skip_torch:
-            hf_model = load_torch_copy(model, params, directory)
-            runs["transformers generate()"] = torch_generate_call(hf_model, ids, mask, args.new_tokens, torch_ids)
-        seconds = alternate(runs, args.reps)
-    if torch_ids:
-        same = np.mean(plm_ids[-1] == torch_ids[-1]) if plm_ids[-1].shape == torch_ids[-1].shape else float("nan")
-        print(f"  identical token ids: {same:.1%} of {plm_ids[-1].size}")
-    report(seconds, args.batch * args.new_tokens, "tokens/s")
-
-    if args.train_steps:
-        input_ids = make_lm_batch(config.vocab_size, args.train_batch, args.train_seq)
-        # Dropout's random bits as in bert_train_step.py: threefry lowered unrolled (same bits, ~9x faster).
-        unrolled = unroll_threefry_on_cpu()
-        peak = max(matmul_rate_jax(), matmul_rate_torch())
-        flops = train_flops(config, args.train_batch, args.train_seq)
-        print(f"\ntraining step: batch {args.train_batch} x seq {args.train_seq}, {flops / 1e9:.0f} GFLOP/step")
-        print(f"  float32 matmul peak before the steps: {peak / 1e9:.1f} GFLOP/s")
-        print(f"  threefry (dropout RNG) lowering on CPU: {'unrolled' if unrolled else 'JAX default (rolled loop)'}")
-        losses = {"plmjax": [], "transformers (sdpa)": []}
-        # Both sides start from the same weights (plmjax's init, exported), so their losses are comparable.
-        runs = {"plmjax": plmjax_train_call(model, params, input_ids, losses["plmjax"])}
-        with tempfile.TemporaryDirectory() as directory:
-            if not args.skip_torch:
-                hf_model = load_torch_copy(model, params, directory)
-                runs["transformers (sdpa)"] = torch_train_call(hf_model, input_ids, losses["transformers (sdpa)"])
-            seconds = alternate(runs, args.train_steps, args.warmup_rounds)
-        # As in bert_train_step.py: measured again after the steps, the best is the machine's rate.
-        peak = max(peak, matmul_rate_jax(), matmul_rate_torch())
-        print(f"  float32 matmul peak, best of before and after the steps: {peak / 1e9:.1f} GFLOP/s")
-
-        def mfu(label, median):
-            return f"MFU {flops / median / peak:.1%}  loss {losses[label][-1]:.3f}"
-
-        report(seconds, args.train_batch * args.train_seq, "tokens/s", mfu)
+        # One transformers copy of plmjax's weights serves both comparisons, so both start from the same weights.
+        hf_model = None if args.skip_torch else load_torch_copy(model, params, directory)
+        compare_generation(args, model, params, hf_model)
+        if args.train_steps:
+            compare_training(args, model, params, hf_model)
     print(f"\nload average at the end {os.getloadavg()[0]:.2f}")
 
 

@@ -1,7 +1,6 @@
 """The benchmark's two training steps do the same job: same loss from the same weights, before and after an
 AdamW update. Nothing here is timed."""
 
-import importlib.util
 import pathlib
 
 import jax
@@ -14,14 +13,6 @@ import plmjax
 from plmjax.models import EncoderModel, init_params, preset
 
 SCRIPT = pathlib.Path(__file__).parents[2] / "benchmarks" / "bert_train_step.py"
-
-
-@pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("bert_train_step", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 # Dropout off, so that both frameworks compute deterministic, comparable losses.

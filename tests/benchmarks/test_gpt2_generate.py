@@ -1,7 +1,6 @@
 """The GPT-2 benchmark's two training steps do the same job: from the same weights, the same loss before and
 after an AdamW update. Nothing here is timed."""
 
-import importlib.util
 import pathlib
 
 import jax
@@ -24,14 +23,6 @@ TINY = dict(
     attention_dropout=0.0,
     embedding_dropout=0.0,
 )
-
-
-@pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("gpt2_generate", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_lm_batch_predicts_the_next_token_everywhere_but_the_last_position(bench):
