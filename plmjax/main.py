@@ -11,13 +11,38 @@ import argparse
 import os
 import sys
 
-from plmjax.train.config_files import ConfigError, apply_override, load_config, split_overrides
+from plmjax.train.config_files import ConfigError, apply_override, config_summaries, load_config, split_overrides
+
+
+# The repository's configs/, next to the package in a checkout (an installed wheel has none).
+CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
+
+USAGE_NOTES = """\
+config files and overrides:
+  --config=configs/glue.py:task=glue/rte,method=lora
+        a config file; the text after the colon is its get_config argument (name=value pairs, see its docstring)
+  --config.<a.b>=<value>, e.g. --config.train.num_steps=100 --config.optimizer.learning_rate=1e-4
+        set one key of the config; an unknown key is an error that lists the valid keys, a value must have the
+        key's type. The keys and their defaults: plmjax/train/config.py
+"""
+
+
+def help_epilog(directory: str = CONFIGS) -> str:
+    if not os.path.isdir(directory):
+        return USAGE_NOTES + f"\n(no configs/ directory at {directory}: a checkout of the repository has them)\n"
+    lines = [f"  {path:<28} {summary}" for path, summary in config_summaries(directory)]
+    return USAGE_NOTES + f"\nconfigs (in {directory}):\n" + "\n".join(lines) + "\n"
 
 
 def parse_args(argv: list[str]):
     """(config, workdir) from the command line; ConfigError for a bad config, file or override."""
     rest, overrides = split_overrides(argv)
-    parser = argparse.ArgumentParser(prog="python -m plmjax.main", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m plmjax.main",
+        description=__doc__.split("\n")[0],
+        epilog=help_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--config", required=True, help="configs/<name>.py[:arg]")
     parser.add_argument("--workdir", required=True, help="directory for checkpoints, logs and the resolved config")
     args = parser.parse_args(rest)

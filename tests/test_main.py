@@ -34,7 +34,23 @@ def test_unknown_top_level_key_and_bad_value(tmp_path, capsys):
     )
     with pytest.raises(SystemExit):
         main([f"--config={SMOKE}", f"--workdir={tmp_path}", "--config.train.num_steps=many"])
-    assert "--config.train.num_steps=many" in capsys.readouterr().err
+    assert "error: --config.train.num_steps=many: expected int" in capsys.readouterr().err
+
+
+def test_help_shows_the_override_syntax_and_lists_every_config(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    assert "--config.<a.b>=<value>" in text and "--config=configs/glue.py:task=glue/rte" in text
+    configs = os.path.join(REPO, "configs")
+    for directory, _, files in os.walk(configs):
+        for name in files:
+            if name.endswith(".py"):
+                path = os.path.join(directory, name)
+                with open(path) as f:
+                    summary = f.read().split('"""')[1].splitlines()[0]
+                assert f"  {os.path.relpath(path, configs):<28} {summary}" in text, path
 
 
 def _committed_steps(workdir: str) -> list[int]:

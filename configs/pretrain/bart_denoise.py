@@ -1,5 +1,6 @@
-"""BART denoising pretraining: text infilling (Poisson(3) spans, one mask each) and sentence permutation by
-default; token masking, token deletion and document rotation by argument. Byte-level BPE trained on the corpus.
+"""BART denoising pretraining (text infilling, sentence permutation), byte-level BPE trained on the corpus.
+
+By default: text infilling (Poisson(3) spans, one mask each) and sentence permutation; token masking, token deletion and document rotation by argument. Byte-level BPE trained on the corpus.
 
 python -m plmjax.main --config=configs/pretrain/bart_denoise.py:size=small --workdir=/tmp/bart_denoise
 

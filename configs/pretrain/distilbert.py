@@ -1,5 +1,6 @@
-"""DistilBERT knowledge distillation: a student with every other layer of the teacher, trained on the
-teacher's softened MLM distribution (T = 2), the MLM labels and the teacher's hidden states (5 : 2 : 1).
+"""DistilBERT knowledge distillation from a BERT teacher into a student with half its layers.
+
+The student has every other layer of the teacher and is trained on the teacher's softened MLM distribution (T = 2), the MLM labels and the teacher's hidden states (5 : 2 : 1).
 
 python -m plmjax.main --config=configs/pretrain/distilbert.py:size=small,teacher=/tmp/bert_hf --workdir=/tmp/distilbert
 

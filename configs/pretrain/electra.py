@@ -1,5 +1,6 @@
-"""ELECTRA pretraining: a generator (MLM) and a discriminator (replaced-token detection) trained jointly, with
-shared embeddings and the discriminator's loss weighted 50.
+"""ELECTRA pretraining: a generator (MLM) and a discriminator (replaced-token detection) trained jointly.
+
+The two share embeddings; the discriminator's loss is weighted 50.
 
 python -m plmjax.main --config=configs/pretrain/electra.py:size=small --workdir=/tmp/electra
 

@@ -1,5 +1,6 @@
-"""GPT-2 causal-LM pretraining: documents packed into rows with <|endoftext|> between them, a byte-level BPE
-trained on the corpus.
+"""GPT-2 causal-LM pretraining with a byte-level BPE trained on the corpus.
+
+Documents are packed into rows with <|endoftext|> between them.
 
 python -m plmjax.main --config=configs/pretrain/gpt2_clm.py:size=small --workdir=/tmp/gpt2_clm
 

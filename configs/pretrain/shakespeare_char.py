@@ -1,9 +1,10 @@
-"""A character-level GPT on tinyshakespeare with nanoGPT's CPU "baby GPT" settings (its
-config/train_shakespeare_char.py with the README's CPU changes): 4 layers, 4 heads, 128 wide, context 64,
-batch 12, 2000 iterations, no dropout, AdamW at 1e-3 (100 warmup steps, cosine decay to 1e-4, beta2 0.99,
-weight decay 0.1 on matrices and embeddings), gradient clipping at 1.0, GPT-2 blocks with biases and tied
-embeddings; the first 90% of the text trains, the last 10% is held out; every step takes random windows of
-the training text; every 250 steps the loss is estimated on 20 batches of each split.
+"""A character-level GPT on tinyshakespeare with nanoGPT's CPU "baby GPT" settings.
+
+The settings are those of nanoGPT's config/train_shakespeare_char.py with its README's CPU changes: 4 layers,
+4 heads, 128 wide, context 64, batch 12, 2000 iterations, no dropout, AdamW at 1e-3 (100 warmup steps, cosine
+decay to 1e-4, beta2 0.99, weight decay 0.1 on matrices and embeddings), gradient clipping at 1.0, GPT-2
+blocks with biases and tied embeddings; the first 90% of the text trains, the last 10% is held out; every step
+takes random windows of the training text; every 250 steps the loss is estimated on 20 batches of each split.
 
 python -m plmjax.main --config=configs/pretrain/shakespeare_char.py --workdir=/tmp/shakespeare_char
 

@@ -1,5 +1,6 @@
-"""T5 span-corruption pretraining: 15% noise in spans of mean length 3, each replaced by a sentinel; a
-byte-level BPE with 100 sentinels trained on the corpus.
+"""T5 span-corruption pretraining with a byte-level BPE (100 sentinels) trained on the corpus.
+
+15% noise in spans of mean length 3, each replaced by a sentinel.
 
 python -m plmjax.main --config=configs/pretrain/t5_span.py:size=small --workdir=/tmp/t5_span
 

@@ -1,7 +1,7 @@
 """Task definitions: what a classification or regression task reads, how it labels, and how it is scored.
 
-The GLUE and SuperGLUE tasks read the tfds catalog by default, or GLUE-style local files when `get_task` is
-given a directory holding them. Label indices follow tfds' ClassLabel order in both cases, so a model trained
+The GLUE and SuperGLUE tasks read GLUE-style local files when `get_task` is given a directory holding them,
+and the tfds catalog otherwise (no directory, or the catalog asked for by name). Label indices follow tfds' ClassLabel order in both cases, so a model trained
 on one source scores correctly on the other. A task outside this table is one `TaskSpec(...)` away (see
 docs/data.md).
 """
@@ -200,23 +200,53 @@ TASKS: dict[str, TaskSpec] = {
 }
 
 
-def _holds_local_files(task: TaskSpec, data_dir: str) -> bool:
-    extension = _LOCAL_EXTENSIONS[task.local_format]
-    return os.path.isdir(data_dir) and any(name.endswith(extension) for name in os.listdir(data_dir))
+# Where get_task reads a task from: "auto" is local files when a data_dir is given, else the tfds catalog.
+SOURCES = ("auto", "local", "tfds")
 
 
-def get_task(name: str, data_dir: str | None = None) -> TaskSpec:
-    """The task called `name` ("glue/rte", "super_glue/cb", "stdlib_docs", ...).
+def _expected_files(task: TaskSpec) -> str:
+    files = sorted(set(task.local_files.values()))
+    return f"{', '.join(files)} ({task.local_format})" if files else f"its split files ({task.local_format})"
 
-    `data_dir` holding files of the task's local format (GLUE's `train.tsv`/`dev.tsv`, SuperGLUE's
-    `train.jsonl`/`val.jsonl`) makes the task read them; any other `data_dir` is where tfds keeps its prepared
-    datasets. Without `data_dir` the task reads the tfds catalog from tfds' default directory.
+
+def check_local_files(task: TaskSpec, data_dir: str) -> None:
+    """DataError at once, naming the path and the files the task reads, unless data_dir holds some of them."""
+    alternative = "Leave data_dir unset, or set data.source=tfds, to read the tfds catalog instead."
+    if not os.path.isdir(data_dir):
+        what = "is a file, not a directory" if os.path.exists(data_dir) else "does not exist"
+        raise DataError(
+            f"data_dir {data_dir!r} {what}: task {task.name} reads {_expected_files(task)} from it. {alternative}"
+        )
+    present = set(os.listdir(data_dir))
+    if task.local_files and not present & set(task.local_files.values()):
+        listing = ", ".join(sorted(present)[:8]) + (", ..." if len(present) > 8 else "") if present else "nothing"
+        raise DataError(
+            f"data_dir {data_dir!r} holds none of the files task {task.name} reads, {_expected_files(task)}; "
+            f"it holds {listing}. {alternative}"
+        )
+
+
+def get_task(name: str, data_dir: str | None = None, source: str = "auto") -> TaskSpec:
+    """The task called `name` ("glue/rte", "super_glue/cb", "stdlib_docs", ...), reading from `source`.
+
+    "auto": with `data_dir`, the task's local files there (GLUE's `train.tsv`/`dev.tsv`, SuperGLUE's
+    `train.jsonl`/`val.jsonl`); a directory that does not exist or holds none of them is a DataError at once,
+    never a download. Without `data_dir`, the tfds catalog in tfds' default directory. "local": the files, and
+    `data_dir` is required. "tfds": the catalog, asked for by name; `data_dir` (optional) is then where tfds keeps
+    its prepared datasets and downloads into. A task with its own builder (stdlib_docs) ignores both.
     """
     if name not in TASKS:
         raise DataError(f"unknown task {name!r}; the tasks are {sorted(TASKS)}")
+    if source not in SOURCES:
+        raise DataError(f"unknown data source {source!r}; the sources are {list(SOURCES)}")
     task = TASKS[name]
-    if data_dir is None or task.build_examples is not None:
+    if task.build_examples is not None:
         return task
-    if _holds_local_files(task, data_dir):
-        return dataclasses.replace(task, data_dir=data_dir)
-    return dataclasses.replace(task, tfds_data_dir=data_dir)
+    if source == "tfds":
+        return dataclasses.replace(task, tfds_data_dir=data_dir)
+    if data_dir is None:
+        if source == "local":
+            raise DataError(f"data.source=local needs data.data_dir: a directory with {_expected_files(task)}")
+        return task
+    check_local_files(task, data_dir)
+    return dataclasses.replace(task, data_dir=data_dir)

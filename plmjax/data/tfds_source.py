@@ -7,6 +7,8 @@ TensorFlow; the error says so and how to convert it. `tfds.testing.mock_data` mo
 """
 
 import importlib.util
+import os
+import socket
 import types
 from collections.abc import Iterator, Sequence
 
@@ -93,11 +95,14 @@ def tfds_source(
 
     The shard is every `process_count`-th example starting at `process_index`, so the shards are disjoint, cover
     the split and differ in size by at most one. `download=True` downloads and prepares the dataset into
-    `data_dir` (tfds' default `~/tensorflow_datasets` when None) on first use.
+    `data_dir` (tfds' default `~/tensorflow_datasets` when None) on first use; without network that is a
+    DataError at once.
     """
     if not 0 <= process_index < process_count:
         raise ValueError(f"process_index {process_index} is not in [0, {process_count})")
     tfds = _import_catalog()
+    if download:
+        _check_can_prepare(tfds, name, data_dir)
     try:
         source = tfds.data_source(
             name,
@@ -106,6 +111,8 @@ def tfds_source(
             download=download,
             builder_kwargs={"file_format": "array_record"},
         )
+    except OSError as error:  # requests' ConnectionError and other network or file failures while preparing
+        raise DataError(f"tfds could not prepare {name!r}: {type(error).__name__}: {_first_line(error)}") from error
     except NotImplementedError as error:
         raise DataError(
             f"tfds dataset {name!r} is prepared in a format that needs TensorFlow to read. Convert it with "
@@ -117,6 +124,44 @@ def tfds_source(
             raise DataError(f"tfds dataset {name!r} has no split {split!r}: {error}") from error
         raise
     return TfdsExamples(source, name, split, range(process_index, len(source), process_count))
+
+
+# tfds fetches from its GCS bucket first, then from each dataset's own URLs.
+_TFDS_HOST = "storage.googleapis.com"
+_PROXY_VARIABLES = ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY")
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [""])[0][:300]
+
+
+def _prepares_without_downloading(tfds) -> bool:
+    """True where tfds' download_and_prepare is replaced (tfds.testing.mock_data makes it a no-op)."""
+    from tensorflow_datasets.core import dataset_builder
+
+    prepare = dataset_builder.DatasetBuilder.download_and_prepare
+    return getattr(prepare, "__module__", None) != dataset_builder.__name__
+
+
+def _check_can_prepare(tfds, name: str, data_dir: str | None) -> None:
+    """A DataError at once where the dataset is not prepared and the network cannot be reached.
+
+    Without this, tfds' downloader retries each URL ten times with back-off (about 3.5 minutes for GLUE) and
+    ends in a requests traceback. Behind a proxy the host name is resolved by the proxy, so no check is made.
+    """
+    if _prepares_without_downloading(tfds):
+        return
+    builder = tfds.builder(name, data_dir=data_dir, file_format="array_record")
+    if builder.is_prepared() or any(os.environ.get(variable) for variable in _PROXY_VARIABLES):
+        return
+    try:
+        socket.getaddrinfo(_TFDS_HOST, 443)
+    except OSError as error:
+        raise DataError(
+            f"tfds dataset {name!r} is not prepared in {builder.data_dir}, and this machine cannot reach the "
+            f"network to download it ({_TFDS_HOST}: {error}). Prepare it where there is network and copy that "
+            "directory here, or read local files (data.data_dir)."
+        ) from None
 
 
 def tfds_label_names(name: str, label_field: str = "label") -> tuple[str, ...]:

@@ -23,6 +23,8 @@ from plmjax.models.config import TransformerConfig
 
 LEAF_TO_HF = {"kernel": "weight", "bias": "bias", "scale": "weight", "embedding": "weight"}
 BASE_COMPONENTS = ("backbone", "pooler")
+# Task heads fine-tuning starts from scratch: a checkpoint without them is the usual case, not a problem.
+FINE_TUNING_HEADS = ("classifier", "token_classifier", "span")
 
 
 LAYOUTS = ("linear", "conv1d", "row")

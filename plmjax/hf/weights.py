@@ -19,7 +19,15 @@ import jax
 import numpy as np
 from flax import traverse_util
 
-from plmjax.hf.name_map import FamilySpec, add_prefix, entry_for, from_hf_layout, strip_prefix, to_hf_layout
+from plmjax.hf.name_map import (
+    FINE_TUNING_HEADS,
+    FamilySpec,
+    add_prefix,
+    entry_for,
+    from_hf_layout,
+    strip_prefix,
+    to_hf_layout,
+)
 from plmjax.models.model_classes import HEADS_BY_FAMILY
 
 log = logging.getLogger("plmjax")
@@ -148,7 +156,8 @@ def params_from_state_dict(spec: FamilySpec, model: nn.Module, state: dict, stri
             )
         )
         for component in fresh_components:
-            log.warning(
+            log.log(
+                logging.INFO if component in FINE_TUNING_HEADS else logging.WARNING,
                 "the checkpoint has no %s weights: initialised %d new parameters (%s); train them before use",
                 component,
                 len(report.initialised[component]),

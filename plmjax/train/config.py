@@ -29,7 +29,11 @@ def default_config() -> ml_collections.ConfigDict:
     c.data = ml_collections.ConfigDict()
     # A plmjax.data task ("glue/rte", "stdlib_docs", ...) or "synthetic" (random tokens, no tokenizer).
     c.data.task = "synthetic"
+    # A directory with the task's files (GLUE's train.tsv and dev.tsv); it must exist. None: the tfds catalog.
     c.data.data_dir = config_dict.placeholder(str)
+    # auto (local files in data_dir if given, else tfds), local, or tfds (the catalog by name; data_dir is then
+    # tfds' own directory, which it downloads and prepares into). plmjax.data.tasks.SOURCES.
+    c.data.source = "auto"
     c.data.tokenizer = config_dict.placeholder(str)  # default: the model directory
     c.data.max_length = 128
     c.data.batch_size = 32  # global batch, all processes together

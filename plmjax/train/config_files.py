@@ -1,6 +1,8 @@
-"""Load a config file (`path.py[:arg]`), lock it, and apply `--config.a.b=value` overrides by key."""
+"""Load a config file (`path.py[:arg]`), lock it, and apply `--config.a.b=value` overrides by key; list the
+config files of a directory for `--help`."""
 
 import ast
+import glob
 import importlib.util
 import os
 
@@ -45,7 +47,7 @@ def _parse_value(text: str, current):
             return True
         if text.lower() in ("false", "0", "no"):
             return False
-        raise ConfigError(f"{text!r} is not a boolean (true or false)")
+        raise TypeError("bool (true or false)")
     try:
         value = ast.literal_eval(text)
     except (ValueError, SyntaxError):
@@ -72,11 +74,12 @@ def apply_override(config: ml_collections.ConfigDict, key: str, text: str) -> No
             current = node.get(name, None)
             if isinstance(current, ml_collections.ConfigDict):
                 raise ConfigError(f"config key {key!r} is a group; set one of its keys: {sorted(current.keys())}")
-            value = _parse_value(text, current if current is not None else _placeholder_type(node, name))
             try:
-                node[name] = value
+                node[name] = _parse_value(text, current if current is not None else _placeholder_type(node, name))
             except TypeError as error:
-                raise ConfigError(f"--config.{key}={text}: {error}") from None
+                # ml_collections' own message names "reference" and "original" types; say what the key takes.
+                expected = str(error) if "(true or false)" in str(error) else node.get_type(name).__name__
+                raise ConfigError(f"--config.{key}={text}: expected {expected}") from None
             return
         node = node[name]
         walked.append(name)
@@ -103,3 +106,14 @@ def split_overrides(argv: list[str]) -> tuple[list[str], dict[str, str]]:
             rest.append(arg)
         i += 1
     return rest, overrides
+
+
+def config_summaries(directory: str) -> list[tuple[str, str]]:
+    """(path relative to `directory`, first line of its docstring) for every config file under it, read
+    without running the files."""
+    summaries = []
+    for path in sorted(glob.glob(os.path.join(directory, "**", "*.py"), recursive=True)):
+        with open(path) as f:
+            docstring = ast.get_docstring(ast.parse(f.read())) or "(no docstring)"
+        summaries.append((os.path.relpath(path, directory), docstring.strip().splitlines()[0]))
+    return summaries

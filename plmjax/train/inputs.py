@@ -28,7 +28,7 @@ class RunData:
 def get_task(data_config):
     if data_config.task == "synthetic":
         return SyntheticTask()
-    return data.get_task(data_config.task, data_dir=data_config.data_dir)
+    return data.get_task(data_config.task, data_dir=data_config.data_dir, source=data_config.source)
 
 
 def load(config, task, model, tokenizer_path: str | None) -> RunData:

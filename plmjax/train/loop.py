@@ -47,15 +47,17 @@ class _Trainer:
         self.run, self.config = run, run.config
         self.is_main = jax.process_index() == 0
         self.log = log if self.is_main else (lambda *_: None)
-        self.writer = MetricWriter(run.workdir)
+        self.writer: MetricWriter | None = None  # opened once train() knows the step it starts from
         self.last_saved_step = None
         self.pending: list[tuple[int, dict]] = []
         self.results: dict = {}
 
-    def evaluate(self, state, frozen, step: int) -> dict | None:
+    def evaluate(self, state, frozen, step: int, log: bool = True) -> dict | None:
         if not self.run.source.has_validation:
             return None
         metrics = self.run.evaluate(state.trainable, frozen)
+        if not log:
+            return metrics
         self.writer.write(step, "validation", metrics)
         # Pretraining may also estimate the training split's loss (nanoGPT's estimate_loss does both).
         train_metrics = self.run.evaluate(state.trainable, frozen, "train")
@@ -90,11 +92,13 @@ class _Trainer:
     def train(self) -> dict:
         run, config = self.run, self.config
         self.log(run_setup.describe(run))
-        self.writer.write_text(0, "run", run_setup.describe(run))
         train_batches = run.train_batches()
         # Global arrays, built lazily: train_batches' data position stays that of the batches taken so far.
         global_batches = (sharding.global_batch(run.mesh, local) for local in train_batches)
         latest = run.checkpoints.latest_step()
+        self.writer = MetricWriter(run.workdir, resume_step=latest)
+        if latest is None:
+            self.writer.write_text(0, "run", run_setup.describe(run))
         if latest is not None:
             checkpoint.check_compatible(run.checkpoints.directory, latest, run.checkpoints.read_meta(latest), run.meta)
             state, data_state = run.checkpoints.restore(latest, run.abstract_state)
@@ -157,8 +161,8 @@ class _Trainer:
         progress.close()
         run.checkpoints.wait()
         train_seconds = time.perf_counter() - first_step_done - eval_seconds
-        if start_step == run.num_steps:  # a finished run resumed: evaluate what it ended with
-            eval_metrics = self.evaluate(state, frozen, start_step)
+        if start_step == run.num_steps:  # a finished run resumed: evaluate what it ended with (logged already)
+            eval_metrics = self.evaluate(state, frozen, start_step, log=False)
 
         self.results.update(
             trainable_params=run.meta["num_trainable"],
@@ -177,7 +181,8 @@ class _Trainer:
     def close(self) -> None:
         self.run.checkpoints.wait()
         self.run.checkpoints.close()
-        self.writer.close()
+        if self.writer is not None:
+            self.writer.close()
 
 
 def final_report(results: dict, run: run_setup.Run) -> str:

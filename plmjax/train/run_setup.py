@@ -92,10 +92,11 @@ def write_config(config, workdir: str) -> None:
 
 
 def prepare(config, workdir: str) -> Run:
+    # The task first: a missing data directory is reported before anything is written.
+    task = inputs.get_task(config.data) if config.objective.name == "classification" else None
     os.makedirs(workdir, exist_ok=True)
     write_config(config, workdir)
-    if config.objective.name == "classification":
-        task = inputs.get_task(config.data)
+    if task is not None:
         num_labels = config.model.num_labels or task.num_labels
         setup = objective_setup.build(config, num_labels)
         data = inputs.load(config, task, setup.model, setup.pretrained_path)

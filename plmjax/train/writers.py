@@ -1,6 +1,9 @@
 """Run logs in the workdir: metrics.jsonl (one JSON object per line) and TensorBoard event files.
 
-Only process 0 writes; every record carries its step and split ("train", "validation", ...).
+Only process 0 writes; every record carries its step and split ("train", "validation", ...). A run that
+resumes from step S continues the logs of step S: records of later steps (written by the interrupted run and
+about to be written again) move to metrics.superseded.jsonl, and TensorBoard hides its events after S, so the
+logs hold one history with no duplicate rows, and nothing is deleted.
 """
 
 import json
@@ -12,7 +15,9 @@ import jax
 
 
 class MetricWriter:
-    def __init__(self, workdir: str, enabled: bool | None = None):
+    """Appends to the workdir's logs from `resume_step` on (None: a run from the start, step 0)."""
+
+    def __init__(self, workdir: str, enabled: bool | None = None, resume_step: int | None = None):
         self.enabled = jax.process_index() == 0 if enabled is None else enabled
         self.jsonl_path = os.path.join(workdir, "metrics.jsonl")
         self._jsonl = None
@@ -20,8 +25,14 @@ class MetricWriter:
         if self.enabled:
             SummaryWriter = _summary_writer_class()
             os.makedirs(workdir, exist_ok=True)
+            # A fresh start supersedes every record, step 0 ("before training") included.
+            _supersede_records_after(self.jsonl_path, -1 if resume_step is None else resume_step)
             self._jsonl = open(self.jsonl_path, "a")  # noqa: SIM115 (open for the whole run; closed by close())
-            self._tensorboard = SummaryWriter(os.path.join(workdir, "tensorboard"), flush_secs=10)
+            self._tensorboard = SummaryWriter(
+                os.path.join(workdir, "tensorboard"),
+                flush_secs=10,
+                purge_step=0 if resume_step is None else resume_step + 1,
+            )
 
     def write(self, step: int, split: str, metrics: dict) -> None:
         if not self.enabled:
@@ -41,6 +52,24 @@ class MetricWriter:
         if self.enabled:
             self._jsonl.close()
             self._tensorboard.close()
+
+
+def _supersede_records_after(jsonl_path: str, step: int) -> None:
+    """Move the records of steps after `step` from jsonl_path to metrics.superseded.jsonl beside it."""
+    if not os.path.exists(jsonl_path):
+        return
+    with open(jsonl_path) as f:
+        lines = [line for line in f if line.strip()]
+    kept = [line for line in lines if json.loads(line)["step"] <= step]
+    if len(kept) == len(lines):
+        return
+    superseded = os.path.join(os.path.dirname(jsonl_path), "metrics.superseded.jsonl")
+    with open(superseded, "a") as f:
+        f.writelines(line for line in lines if json.loads(line)["step"] > step)
+    # Written whole, then renamed over the old file: an interruption leaves one complete version.
+    with open(jsonl_path + ".tmp", "w") as f:
+        f.writelines(kept)
+    os.replace(jsonl_path + ".tmp", jsonl_path)
 
 
 def read_metrics(workdir: str, split: str | None = None) -> list[dict]:

@@ -1,6 +1,7 @@
 """Task definitions read GLUE's and SuperGLUE's local file layouts, with tfds' label order and clear errors."""
 
 import json
+import os
 
 import pytest
 
@@ -159,11 +160,28 @@ def test_a_named_file_is_a_split(tmp_path):
 
 def test_get_task_routes_data_dir_and_rejects_unknown_names(tmp_path):
     assert get_task("glue/rte").source == "tfds"
-    tfds_dir = get_task("glue/rte", data_dir=str(tmp_path))  # no .tsv there: a tfds data_dir
-    assert tfds_dir.source == "tfds" and tfds_dir.tfds_data_dir == str(tmp_path)
+    (tmp_path / "train.tsv").write_text("index\tsentence1\tsentence2\tlabel\n")
+    assert get_task("glue/rte", data_dir=str(tmp_path)).source == "local"
+    # The catalog only when asked for: data_dir is then tfds' own directory.
+    tfds_dir = get_task("glue/rte", data_dir=str(tmp_path / "tfds"), source="tfds")
+    assert tfds_dir.source == "tfds" and tfds_dir.tfds_data_dir == str(tmp_path / "tfds")
     assert get_task("stdlib_docs", data_dir=str(tmp_path)).source == "builder"
     with pytest.raises(DataError, match=r"unknown task 'glue/sts'; the tasks are .*'glue/stsb'"):
         get_task("glue/sts")
+    with pytest.raises(DataError, match=r"data.source=local needs data.data_dir: a directory with dev.tsv, train"):
+        get_task("glue/rte", source="local")
+    with pytest.raises(DataError, match=r"unknown data source 'hub'"):
+        get_task("glue/rte", source="hub")
+
+
+@pytest.mark.parametrize("name", ["glue/rte", "glue/mnli", "super_glue/cb"])
+def test_a_data_dir_that_is_missing_or_holds_other_files_is_an_error_naming_the_files(tmp_path, name):
+    expected = ", ".join(sorted(set(TASKS[name].local_files.values())))
+    with pytest.raises(DataError, match=f"'{tmp_path / 'typo'}' does not exist: task {name} reads {expected}"):
+        get_task(name, data_dir=str(tmp_path / "typo"))
+    with pytest.raises(DataError, match="holds none of the files .* it holds nothing"):
+        get_task(name, data_dir=str(tmp_path))
+    assert os.listdir(tmp_path) == []  # nothing was created
 
 
 def test_the_task_table_is_complete_and_consistent():

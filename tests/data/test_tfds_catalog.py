@@ -1,6 +1,10 @@
 """The tfds catalog path without TensorFlow: `tfds.testing.mock_data` for catalog datasets, and a real
 ArrayRecord dataset prepared in a temporary directory for the unmocked read path."""
 
+import os
+import socket
+import time
+
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
@@ -104,3 +108,20 @@ def test_prepared_array_record_dataset_reads_without_tensorflow(tmp_path):
     ]
     with pytest.raises(DataError, match="has no split 'test'"):
         tfds_source("plmjax_tiny_pairs", "test", data_dir=str(tmp_path), download=False)
+
+
+def test_catalog_without_network_is_one_clear_error_at_once(tmp_path, monkeypatch):
+    """A dataset that is not prepared, on a machine whose DNS answers nothing (as in CI): a DataError before any
+    download starts, and nothing written into tfds' directory (tfds would retry for minutes)."""
+
+    def no_network(*args, **kwargs):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_network)
+    for variable in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(variable, raising=False)
+    started = time.perf_counter()
+    with pytest.raises(DataError, match=r"'glue/rte' is not prepared in .* cannot reach the network") as error:
+        read_examples(get_task("glue/rte", data_dir=str(tmp_path), source="tfds"), "train")
+    assert time.perf_counter() - started < 1.0
+    assert "\n" not in str(error.value) and os.listdir(tmp_path) == []

@@ -80,6 +80,8 @@ def test_new_head_is_initialised_and_reported(pretraining_dir, caplog):
         caplog.text
     )
     assert "cls.seq_relationship.weight" in caplog.text  # reported as dropped
+    # A classifier is new whenever a model is fine-tuned: information, not a warning.
+    assert [r.levelno for r in caplog.records if "no classifier weights" in r.getMessage()] == [logging.INFO]
     assert params["classifier"]["out"]["kernel"].shape == (32, 4)
     reference = make_hf_model("bert", "pretraining")
     np.testing.assert_array_equal(

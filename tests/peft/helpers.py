@@ -9,6 +9,7 @@ from flax import traverse_util
 import plmjax
 from plmjax.peft.method_spec import is_method_param
 from tests.hf import tiny_generative_models, tiny_models
+from tests.peft import peft_reference
 
 TOL = 1e-4
 
@@ -59,6 +60,8 @@ def plmjax_output(model, params, inputs) -> np.ndarray:
 
 
 def torch_output(model, inputs) -> np.ndarray:
+    if peft_reference.is_prefix_classifier(model):
+        return peft_reference.prefix_classifier_logits(model, inputs)
     with torch.no_grad():
         return model(**{k: torch.tensor(np.asarray(v)) for k, v in inputs.items()}).logits.numpy()
 

@@ -14,7 +14,7 @@ from flax import traverse_util
 import plmjax
 from plmjax import peft
 from plmjax.generation import generate
-from tests.peft import helpers
+from tests.peft import helpers, peft_reference
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +106,7 @@ def test_prefix_tuning_generates_with_the_kv_cache_as_peft_does(tmp_path):
     mask = np.array([[0, 0, 1, 1, 1], [1, 1, 1, 1, 1]])
     for num_beams in (1, 3):
         ours = generate(adapted, adapted_params, ids, mask, max_new_tokens=6, num_beams=num_beams)
-        with torch.no_grad():
+        with torch.no_grad(), peft_reference.prefix_generation(reference):
             theirs = reference.generate(
                 input_ids=torch.tensor(ids),
                 attention_mask=torch.tensor(mask),

@@ -2,9 +2,11 @@
 a checkpoint directory from a different model, a NaN loss. (An unknown config key: tests/test_main.py.)"""
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
+import time
 
 import pytest
 
@@ -74,6 +76,30 @@ def test_malformed_data_row_names_file_and_line(trained_workdir, tmp_path):
     assert _fingerprint(workdir) == before
 
 
+def test_missing_data_dir_is_one_clear_error_at_once_and_creates_nothing(tmp_path):
+    missing, workdir = str(tmp_path / "data" / "RTE"), str(tmp_path / "run")
+    started = time.perf_counter()
+    with pytest.raises(data.DataError) as error:
+        main([f"--config={SMOKE}", f"--workdir={workdir}", *_rte_args(missing)])
+    assert time.perf_counter() - started < 1.0
+    assert str(error.value).startswith(f"data_dir {missing!r} does not exist: task glue/rte reads dev.tsv, train.tsv")
+    assert os.listdir(tmp_path) == []  # neither the data directory nor the workdir was made
+    # A directory without the task's files is the same kind of error, and stays as it was.
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "notes.txt").write_text("not GLUE")
+    with pytest.raises(data.DataError, match=r"holds none of the files .* it holds notes.txt"):
+        main([f"--config={SMOKE}", f"--workdir={workdir}", *_rte_args(str(tmp_path / "elsewhere"))])
+    assert sorted(os.listdir(tmp_path)) == ["elsewhere"] and os.listdir(tmp_path / "elsewhere") == ["notes.txt"]
+
+
+def test_missing_data_dir_on_the_command_line_is_one_line(tmp_path):
+    command = main_command(str(tmp_path / "run"), *_rte_args(str(tmp_path / "nowhere")))
+    result = subprocess.run(command, env=subprocess_env(), cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"error: DataError: data_dir '{tmp_path / 'nowhere'}' does not exist" in result.stderr
+    assert not os.path.exists(tmp_path / "run") and not os.path.exists(tmp_path / "nowhere")
+
+
 def test_empty_dataset_is_an_error(trained_workdir, tmp_path):
     workdir, before = _copy(trained_workdir, tmp_path)
     with pytest.raises(data.EmptyDatasetError, match="train"):
@@ -123,10 +149,38 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(trained_workdir, tmp_
     assert flat_params(workdir, 10).keys() == good.keys()
 
 
+def _metric_lines(workdir: str, name: str = "metrics.jsonl") -> list[str]:
+    path = os.path.join(workdir, name)
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return f.readlines()
+
+
+def test_rerunning_a_finished_run_writes_no_duplicate_rows(trained_workdir, tmp_path):
+    workdir, _ = _copy(trained_workdir, tmp_path)
+    before = _metric_lines(workdir)
+    results = main([f"--config={SMOKE}", f"--workdir={workdir}", "--config.train.num_steps=10"])
+    assert results["final_step"] == 10 and results["validation"]["examples"] == 64  # still evaluated...
+    assert _metric_lines(workdir) == before  # ...but not logged twice
+    assert _metric_lines(workdir, "metrics.superseded.jsonl") == []
+
+
+def test_resuming_moves_the_rows_it_will_rewrite_aside(trained_workdir, tmp_path):
+    """Resumed from step 5, the run logs steps 6-10 again: the old rows of those steps move to
+    metrics.superseded.jsonl, so metrics.jsonl holds each (step, split) once."""
+    workdir, _ = _copy(trained_workdir, tmp_path)
+    old_rows = _metric_lines(workdir)
+    shutil.rmtree(os.path.join(workdir, "checkpoints", "10"))
+    main([f"--config={SMOKE}", f"--workdir={workdir}", "--config.train.num_steps=10"])
+    records = [json.loads(line) for line in _metric_lines(workdir)]
+    assert sorted((r["step"], r["split"]) for r in records) == [(5, "train"), (10, "train"), (10, "validation")]
+    assert _metric_lines(workdir)[0] == old_rows[0]  # step 5's row is the original one
+    assert _metric_lines(workdir, "metrics.superseded.jsonl") == old_rows[1:]
+
+
 def test_run_leaves_its_config_metrics_and_tensorboard_events(trained_workdir):
     """(Not bad input: the same 10-step run's logs.)"""
-    import json
-
     from plmjax.train.writers import read_metrics
 
     with open(os.path.join(trained_workdir, "config.json")) as f:

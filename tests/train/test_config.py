@@ -47,10 +47,17 @@ def test_overrides_keep_types_and_reject_unknown_keys():
         apply_override(config, "trainer.steps", "3")
     with pytest.raises(ConfigError, match="is a group"):
         apply_override(config, "optimizer", "sgd")
-    with pytest.raises(ConfigError, match="not a boolean"):
-        apply_override(config, "model.remat", "maybe")
-    with pytest.raises(ConfigError, match="train.num_steps=3.5"):
-        apply_override(config, "train.num_steps", "3.5")
+    # A value of the wrong type names the key, the text and the type the key takes.
+    for key, text, expected in [
+        ("model.remat", "maybe", "bool (true or false)"),
+        ("train.num_steps", "3.5", "int"),
+        ("train.num_steps", "abc", "int"),
+        ("optimizer.learning_rate", "fast", "float"),
+        ("distributed.num_processes", "two", "int"),  # a typed placeholder (None by default)
+    ]:
+        with pytest.raises(ConfigError) as error:
+            apply_override(config, key, text)
+        assert str(error.value) == f"--config.{key}={text}: expected {expected}"
 
 
 def test_config_arg_parsing():

@@ -36,8 +36,9 @@ def _texts(files: Iterable[str] | None, texts: Iterable[str] | None) -> Iterable
 
 def _save(tokenizer, output_dir: str, model_input_names: list[str], extra_ids: int, **special_tokens):
     """Adds `extra_ids` T5 sentinels (`<extra_id_0>` = the last id, counting down), saves and returns the wrapper."""
-    import transformers
+    from plmjax.data.transformers_import import import_transformers
 
+    transformers = import_transformers()
     if extra_ids:
         sentinels = [f"<extra_id_{index}>" for index in reversed(range(extra_ids))]
         tokenizer.add_special_tokens(sentinels)
