@@ -2,10 +2,11 @@
 
 transformers 5 implements beam search over fixed-shape tensors; this follows the same steps so that the
 same model gives the same ids: per step, take the top 2 * num_beams continuations of all beams, continue the
-best num_beams that did not just end, and merge the ones that ended (EOS, or the length limit) into the
-num_beams finished hypotheses, scored by log-probability / generated_length ** length_penalty. A batch item
-stops when its running beams can no longer improve on its finished ones (early_stopping decides how that is
-judged). Very low scores are -1e9 rather than -inf, as in transformers, so ties resolve alike.
+best num_beams that did not just end, and merge the ones that ended (EOS, a stop string, or the length
+limit) into the num_beams finished hypotheses, scored by log-probability / generated_length ** length_penalty.
+A batch item stops when its running beams can no longer improve on its finished ones (early_stopping decides
+how that is judged). The logit processors read each running beam's sequence, as transformers' do. Very low
+scores are -1e9 rather than -inf, as in transformers, so ties resolve alike.
 """
 
 import jax
@@ -13,8 +14,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from plmjax.generation.model_calls import prefill, prompt_length, prompt_tokens, select_rows, step
-from plmjax.generation.options import SearchOptions
-from plmjax.generation.processors import force_special_tokens
+from plmjax.generation.options import SearchData, SearchOptions
+from plmjax.generation.processors import first_real_token, process
+from plmjax.generation.stop_strings import stop_string_hits
 
 LOW = -1.0e9
 
@@ -31,8 +33,9 @@ def length_penalties(max_length: int, length_penalty: float) -> jax.Array:
         return jnp.asarray(np.arange(max_length + 1, dtype=np.float64) ** length_penalty, jnp.float32)
 
 
-def beam_search(model, params, input_ids, attention_mask, o: SearchOptions):
-    """[batch, prompt + max_new_tokens] ids of each item's best hypothesis, pad_token_id after its end."""
+def beam_search(model, params, input_ids, attention_mask, o: SearchOptions, data: SearchData):
+    """[batch * num_return_sequences, prompt + max_new_tokens] ids of each item's best hypotheses, best first,
+    pad_token_id after their ends."""
     batch, beams = input_ids.shape[0], o.num_beams
     # Continuations kept per step: enough that num_beams survive even if num_beams of them end here.
     keep = 2 * beams
@@ -43,6 +46,7 @@ def beam_search(model, params, input_ids, attention_mask, o: SearchOptions):
 
     rows_ids = jnp.repeat(input_ids, beams, axis=0)
     rows_mask = jnp.repeat(attention_mask, beams, axis=0)
+    first = first_real_token(rows_mask, model.config.is_encoder_decoder)
     logits, cache, state = prefill(model, params, rows_ids, rows_mask, o.max_new_tokens, o.decoder_start_token_id)
     prefix = prompt_tokens(model, rows_ids, o).reshape(batch, beams, prompt)
     running = jnp.full((batch, beams, max_length), o.pad_token_id, jnp.int32).at[:, :, :prompt].set(prefix)
@@ -63,7 +67,8 @@ def beam_search(model, params, input_ids, attention_mask, o: SearchOptions):
         """One step: choose continuations from `logits` [batch * beams, vocab], update both beam sets."""
         length = c["length"]
         log_probs = jax.nn.log_softmax(logits, axis=-1)
-        log_probs = force_special_tokens(log_probs, length, max_length, o.forced_bos_token_id, o.forced_eos_token_id)
+        sequences = c["running"].reshape(batch * beams, max_length)
+        log_probs = process(log_probs, sequences, length, first, prompt, max_length, o, data)
         vocab = log_probs.shape[-1]
         totals = (log_probs.reshape(batch, beams, vocab) + c["running_scores"][:, :, None]).reshape(batch, -1)
         top_scores, top_indices = jax.lax.top_k(totals, keep)
@@ -73,6 +78,9 @@ def beam_search(model, params, input_ids, attention_mask, o: SearchOptions):
         if o.eos_token_id is not None:
             hits = hits | (tokens == o.eos_token_id)
         hits = jnp.broadcast_to(hits, tokens.shape)
+        if data.stop_strings is not None:
+            ended = stop_string_hits(candidates.reshape(batch * keep, max_length), length + 1, data.stop_strings)
+            hits = hits | ended.reshape(batch, keep)
 
         # The best num_beams continuations that did not end keep running.
         live_scores = top_scores + hits.astype(jnp.float32) * LOW
@@ -119,4 +127,4 @@ def beam_search(model, params, input_ids, attention_mask, o: SearchOptions):
         return advance(logits, c | {"cache": cache})
 
     carry = jax.lax.while_loop(not_done, next_step, advance(logits, carry))
-    return carry["finished"][:, 0]
+    return carry["finished"][:, : o.num_return_sequences].reshape(-1, max_length)

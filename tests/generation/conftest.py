@@ -39,3 +39,30 @@ def prompts(variant: str):
         pad = 1 if variant == "bart" else 0
     ids = np.where(mask == 1, rng.integers(3, 99, size=mask.shape), pad)
     return ids, mask
+
+
+@pytest.fixture(scope="session")
+def byte_level_tokenizer():
+    """A GPT-2-style byte-level BPE tokenizer for the tiny models' 99 ids: <pad>, <s>, </s>, "Ġ" (space) and the
+    26 letters, then seeded merges of them into tokens of up to 4 characters (what stop strings are matched
+    against)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    rng = np.random.default_rng(0)
+    vocab = {"<pad>": 0, "<s>": 1, "</s>": 2}
+    for char in "Ġabcdefghijklmnopqrstuvwxyz":
+        vocab[char] = len(vocab)
+    pieces, merges = list(vocab)[3:], []
+    while len(vocab) < 99:
+        left, right = rng.choice(pieces, 2)
+        merged = left + right
+        if merged in vocab or len(merged) > 4 or "Ġ" in merged[1:]:
+            continue
+        vocab[merged] = len(vocab)
+        pieces.append(merged)
+        merges.append((left, right))
+    backend = Tokenizer(models.BPE(vocab=vocab, merges=merges))
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    backend.decoder = decoders.ByteLevel()
+    return PreTrainedTokenizerFast(tokenizer_object=backend, pad_token="<pad>", bos_token="<s>", eos_token="</s>")
