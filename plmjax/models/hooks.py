@@ -8,12 +8,12 @@ on computes exactly as it would without hooks.
 
 | hook | called from | used by |
 |---|---|---|
-| `adapts_dense(kernel_path)`, `dense_input`, `dense_weight_output`, `dense_output` | every Dense built by `layers.dense` | IA3, LoRA, DoRA |
-| `after_branch(layer, site, h)` | `TransformerLayer`, each residual branch's output | bottleneck adapters |
+| `adapts_dense`, `dense_input`, `dense_weight_output`, `dense_output` | each Dense of `layers.dense` | IA3, LoRA, DoRA |
+| `after_branch(layer, site, h)` | `TransformerLayer`, each residual branch | bottleneck adapters |
 | `model_modules(config)`, `model_extras(model)` | the model's setup and call | soft prompts |
-| `word_vectors(config, lookup, input_ids, extra)`, `leading_tokens` | `Embeddings`, attention masks | soft prompts |
-| `stack_modules(config, num_layers)`, `layer_extras(stack)` | `TransformerStack`'s setup and call | the prefix MLP |
-| `self_attention_kv(attention, key, value, bias, extra)`, `position_offset` | self-attention, positions | prefix tuning |
+| `word_vectors(config, lookup, ids, x, extra)`, `leading_tokens` | `Embeddings`, attention masks | soft prompts |
+| `stack_modules(config, num_layers)`, `layer_extras(stack)` | `TransformerStack` setup and call | prefix MLP |
+| `self_attention_kv(attention, key, value, bias, extra)`, `position_offset` | self-attention | prefix |
 
 Hooks that create parameters do it in the calling module's scope (`module.param(...)`, or a submodule built
 inside the call), so a method's parameters sit next to the base parameters they adapt.
@@ -173,9 +173,7 @@ class PeftConfig:
 
     def stack_modules(self, config, num_layers: int) -> dict:
         return {
-            name: module
-            for method in self.methods
-            for name, module in method.stack_modules(config, num_layers).items()
+            name: module for method in self.methods for name, module in method.stack_modules(config, num_layers).items()
         }
 
     def layer_extras(self, stack, num_layers: int) -> list[tuple]:

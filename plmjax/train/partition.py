@@ -15,7 +15,7 @@ from plmjax import peft
 
 def trainable_rules(peft_config, params=None, plan=None) -> list[tuple[str, str]]:
     """The (regex, label) rules of the run's method (config.peft; `extra_trainable` first) over the (abstract)
-    params: from the plan model_setup.build made (plmjax.peft.adapt), or, for objectives over two models, from
+    params: from the plan plmjax.assembly.model.build made (plmjax.peft.adapt), or, for objectives over two models, from
     a method that only selects parameters (full, head_only, bitfit)."""
     if plan is None:
         options = dict(peft_config.options.to_dict(), extra_trainable=peft_config.extra_trainable)

@@ -40,7 +40,9 @@ class Dora(lora.Lora):
         # m starts at the base kernel's norm (the kernel exists before the magnitude: initialised from it).
         magnitude = module.param(
             "dora_magnitude",
-            nn.with_logical_partitioning(lambda key, shape, dtype: column_norm(kernel).astype(dtype), (module.axes[1],)),
+            nn.with_logical_partitioning(
+                lambda key, shape, dtype: column_norm(kernel).astype(dtype), (module.axes[1],)
+            ),
             (kernel.shape[-1],),
             lora.PARAM_DTYPE,
         )

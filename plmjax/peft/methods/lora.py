@@ -55,7 +55,6 @@ def dropped_input(module: nn.Module, x, rate: float):
     return nn.Dropout(rate)(x, deterministic=not module.has_rng("dropout"))
 
 
-
 @functools.lru_cache(maxsize=256)
 def compiled(pattern: str) -> re.Pattern:
     """A regex over "/"-joined parameter paths, compiled once (the models ask for every Dense at trace time)."""

@@ -245,7 +245,10 @@ def hf_export(model, params) -> tuple[dict, dict, bool]:
         )
     else:
         config |= dict(
-            peft_type="PROMPT_TUNING", prompt_tuning_init="RANDOM", prompt_tuning_init_text=None, tokenizer_name_or_path=None
+            peft_type="PROMPT_TUNING",
+            prompt_tuning_init="RANDOM",
+            prompt_tuning_init_text=None,
+            tokenizer_name_or_path=None,
         )
     # Encoder-decoders hold a second set of virtual tokens peft never feeds to the model: repeat the first.
     return config, {"prompt_embeddings": np.concatenate([prompt] * submodules)}, True
@@ -256,7 +259,9 @@ def hf_import(model, config: dict, tensors: dict):
     length = int(config["num_virtual_tokens"])
     prompt = tensors["prompt_embeddings"][:length]
     if prompt.shape[1] != model.config.embed_size:
-        raise ValueError(f"the soft prompt is {prompt.shape[1]} wide; the model's embeddings are {model.config.embed_size}")
+        raise ValueError(
+            f"the soft prompt is {prompt.shape[1]} wide; the model's embeddings are {model.config.embed_size}"
+        )
     values = {("soft_prompt", "embedding"): prompt}
     return PromptTuning(length=length), values, ["soft_prompt/.*"], {"prompt_embeddings"}
 

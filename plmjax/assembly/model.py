@@ -14,7 +14,6 @@ import plmjax
 from plmjax import peft
 from plmjax.models.model_classes import build_model
 from plmjax.models.presets import PRESETS
-from plmjax.train import partition
 
 WEIGHT_FILE_PATTERNS = ("model*.safetensors", "pytorch_model*.bin")
 
