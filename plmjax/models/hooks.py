@@ -8,7 +8,7 @@ on computes exactly as it would without hooks.
 
 | hook | called from | used by |
 |---|---|---|
-| `adapts_dense`, `dense_input`, `dense_weight_output`, `dense_output` | each Dense of `layers.dense` | IA3, LoRA, DoRA |
+| `adapts_dense`, `dense_input`, `dense_weight_output`, `dense_output` | each `layers.dense` | IA3, LoRA, DoRA |
 | `after_branch(layer, site, h)` | `TransformerLayer`, each residual branch | bottleneck adapters |
 | `model_modules(config)`, `model_extras(model)` | the model's setup and call | soft prompts |
 | `word_vectors(config, lookup, ids, x, extra)`, `leading_tokens` | `Embeddings`, attention masks | soft prompts |
