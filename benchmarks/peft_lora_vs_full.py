@@ -64,7 +64,7 @@ def run_plmjax(method: str, batch: int, length: int, warmup: int, steps: int, fr
     if method == "lora":
         model, params, rules = peft.apply("lora", model, params, rank=8, alpha=16, rng=jax.random.key(1))
     else:
-        rules = peft.FULL_FINETUNING
+        rules = peft.selection_plan("full").rules(params)
     if frozen_bf16:  # storage only: the model still computes in float32
         params = peft.cast_frozen(params, rules, jnp.bfloat16)
     trainable, frozen = partition.split(params, peft.mask(params, rules))

@@ -13,7 +13,6 @@ import sys
 
 from plmjax.train.config_files import ConfigError, apply_override, config_summaries, load_config, split_overrides
 
-
 # The repository's configs/, next to the package in a checkout (an installed wheel has none).
 CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
 

@@ -1,6 +1,7 @@
 """BART denoising pretraining (text infilling, sentence permutation), byte-level BPE trained on the corpus.
 
-By default: text infilling (Poisson(3) spans, one mask each) and sentence permutation; token masking, token deletion and document rotation by argument. Byte-level BPE trained on the corpus.
+By default: text infilling (Poisson(3) spans, one mask each) and sentence permutation; token masking, token
+deletion and document rotation by argument.
 
 python -m plmjax.main --config=configs/pretrain/bart_denoise.py:size=small --workdir=/tmp/bart_denoise
 
@@ -8,8 +9,8 @@ Arguments: size (tiny, small, base), infill_ratio, token_mask_ratio, token_delet
 rotate_document, corpus (text files, comma-separated), layout (blocks, lines, wikitext).
 """
 
-from plmjax.train.config import parse_config_arg
-from plmjax.train.pretrain_configs import BOTH_CORPORA, pretraining_config
+from plmjax.data.pretraining.default_corpora import BOTH_CORPORA
+from plmjax.train.config import parse_config_arg, pretraining_config
 
 
 def get_config(arg=None):

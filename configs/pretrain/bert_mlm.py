@@ -12,8 +12,8 @@ Arguments (after the colon, comma-separated):
   layout   how the files split into documents: blocks, lines, wikitext (see data.corpus_layout)
 """
 
-from plmjax.train.config import parse_config_arg
-from plmjax.train.pretrain_configs import BOTH_CORPORA, pretraining_config
+from plmjax.data.pretraining.default_corpora import BOTH_CORPORA
+from plmjax.train.config import parse_config_arg, pretraining_config
 
 MASKING = {
     "static": ("static", "token"),

@@ -1,6 +1,7 @@
 """DistilBERT knowledge distillation from a BERT teacher into a student with half its layers.
 
-The student has every other layer of the teacher and is trained on the teacher's softened MLM distribution (T = 2), the MLM labels and the teacher's hidden states (5 : 2 : 1).
+The student has every other layer of the teacher and is trained on the teacher's softened MLM distribution (T
+= 2), the MLM labels and the teacher's hidden states (5 : 2 : 1).
 
 python -m plmjax.main --config=configs/pretrain/distilbert.py:size=small,teacher=/tmp/bert_hf --workdir=/tmp/distilbert
 
@@ -13,8 +14,8 @@ Arguments:
 
 import os
 
-from plmjax.train.config import parse_config_arg
-from plmjax.train.pretrain_configs import BOTH_CORPORA, pretraining_config
+from plmjax.data.pretraining.default_corpora import BOTH_CORPORA
+from plmjax.train.config import parse_config_arg, pretraining_config
 
 
 def get_config(arg=None):

@@ -8,8 +8,8 @@ Arguments: size (tiny, small, base), generator_fraction (the generator's width o
 rtd_weight, corpus (text files, comma-separated), layout (blocks, lines, wikitext).
 """
 
-from plmjax.train.config import parse_config_arg
-from plmjax.train.pretrain_configs import BOTH_CORPORA, pretraining_config
+from plmjax.data.pretraining.default_corpora import BOTH_CORPORA
+from plmjax.train.config import parse_config_arg, pretraining_config
 
 
 def get_config(arg=None):

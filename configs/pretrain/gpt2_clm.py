@@ -7,8 +7,8 @@ python -m plmjax.main --config=configs/pretrain/gpt2_clm.py:size=small --workdir
 Arguments: size (tiny, small, base), corpus (text files, comma-separated), layout (blocks, lines, wikitext, text).
 """
 
-from plmjax.train.config import parse_config_arg
-from plmjax.train.pretrain_configs import BOTH_CORPORA, pretraining_config
+from plmjax.data.pretraining.default_corpora import BOTH_CORPORA
+from plmjax.train.config import parse_config_arg, pretraining_config
 
 
 def get_config(arg=None):

@@ -11,8 +11,8 @@ python -m plmjax.main --config=configs/pretrain/shakespeare_char.py --workdir=/t
 Arguments: corpus (the text file; default ../shared/data/tinyshakespeare/input.txt), size (baby or tiny).
 """
 
-from plmjax.train.config import parse_config_arg
-from plmjax.train.pretrain_configs import TINYSHAKESPEARE, pretraining_config
+from plmjax.data.pretraining.default_corpora import TINYSHAKESPEARE
+from plmjax.train.config import parse_config_arg, pretraining_config
 
 SIZES = {
     # (layers, heads, width, context, batch, steps, warmup steps)

@@ -8,8 +8,8 @@ Arguments: size (tiny, small, base), noise_density, mean_noise_span_length, corp
 comma-separated), layout (blocks, lines, wikitext). data.max_length is the encoder's input length.
 """
 
-from plmjax.train.config import parse_config_arg
-from plmjax.train.pretrain_configs import BOTH_CORPORA, pretraining_config
+from plmjax.data.pretraining.default_corpora import BOTH_CORPORA
+from plmjax.train.config import parse_config_arg, pretraining_config
 
 
 def get_config(arg=None):

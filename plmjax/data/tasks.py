@@ -1,10 +1,9 @@
 """Task definitions: what a classification or regression task reads, how it labels, and how it is scored.
 
 The GLUE and SuperGLUE tasks read GLUE-style local files when `get_task` is given a directory holding them,
-and the tfds catalog otherwise (no directory, or the catalog asked for by name). Label indices follow tfds' ClassLabel order in both cases, so a model trained
-on one source scores correctly on the other. A task outside this table is one `TaskSpec(...)` away (see
-docs/data.md).
-"""
+and the tfds catalog otherwise (no directory, or the catalog asked for by name). Label indices follow tfds'
+ClassLabel order in both cases, so a model trained on one source scores correctly on the other. A task outside
+this table is one `TaskSpec(...)` away (see docs/data.md)."""
 
 import dataclasses
 import os

@@ -82,6 +82,6 @@ def save_pretrained(model, params, path: str, tokenizer=None) -> None:
 
 def load_tokenizer(path: str):
     """The HF tokenizer saved in a model directory (through transformers.AutoTokenizer)."""
-    from plmjax.data.transformers_import import import_transformers
+    from plmjax.hf.transformers_import import import_transformers
 
     return import_transformers().AutoTokenizer.from_pretrained(path)

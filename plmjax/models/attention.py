@@ -16,7 +16,6 @@ import jax.numpy as jnp
 
 from plmjax.models.config import TransformerConfig
 from plmjax.models.layers import dense
-from plmjax.peft.prefix import prepend_prefix
 
 
 def bias_from_mask(keep: jax.Array, dtype) -> jax.Array:
@@ -108,9 +107,9 @@ class MultiHeadAttention(nn.Module):
     config: TransformerConfig
 
     @nn.compact
-    def __call__(self, x, bias, deterministic=True, key_value_states=None, cache_offset=None, prefix=None):
-        """prefix: (key, value) [prefix_length, heads, head_dim] for prefix tuning's MLP reparameterisation;
-        without it a self-attention layer of a prefix-tuned model reads its own prefix parameters."""
+    def __call__(self, x, bias, deterministic=True, key_value_states=None, cache_offset=None, extras=None):
+        """extras: the methods' per-layer values for their self_attention_kv hooks (config.peft.layer_extras;
+        prefix tuning's MLP output). Self-attention runs those hooks on its keys, values and bias."""
         c = self.config
         batch, length, _ = x.shape
         heads, head_dim = c.num_heads, c.head_dim
@@ -128,8 +127,7 @@ class MultiHeadAttention(nn.Module):
             key, value = project("key", x), project("value", x)
             if cache_offset is not None:
                 key, value = self._write_cache(key, value, cache_offset, bias.shape[-1])
-            if c.peft.prefix_length:
-                key, value, bias = prepend_prefix(self, c, key, value, bias, prefix)
+            key, value, bias = c.peft.self_attention_kv(self, key, value, bias, extras)
         elif cache_offset is not None and self.has_variable("cache", "cross_key"):
             # The encoder output does not change while decoding: project it once, at the first step.
             key, value = self.get_variable("cache", "cross_key"), self.get_variable("cache", "cross_value")

@@ -6,7 +6,7 @@ from typing import Any
 import jax.numpy as jnp
 
 from plmjax.models.activations import activation
-from plmjax.models.peft_config import PeftConfig
+from plmjax.models.hooks import PeftConfig
 
 ENCODER_FAMILIES = ("bert", "roberta", "albert", "electra", "distilbert")
 DECODER_FAMILIES = ("gpt2",)

@@ -10,7 +10,6 @@ from plmjax.models.heads import check_head, untied_lm_head
 from plmjax.models.layers import Embeddings, dense
 from plmjax.models.outputs import ModelOutput
 from plmjax.models.stack import TransformerStack
-from plmjax.peft.prompt import SoftPrompt, prompt_attention_mask
 
 HEADS_BY_FAMILY = {"gpt2": (None, "lm", "classification")}
 
@@ -44,8 +43,8 @@ class DecoderModel(nn.Module):
         check_head(c, head, HEADS_BY_FAMILY, "a decoder")
         self.embeddings = Embeddings(c)
         self.decoder = TransformerStack(c, decoder=True)
-        if c.peft.prompt_length:
-            self.soft_prompt = SoftPrompt(c)
+        for name, module in c.peft.model_modules(c).items():  # a soft prompt, under its name
+            setattr(self, name, module)
         if head == "lm" and not c.tie_word_embeddings:
             self.lm_head = untied_lm_head(c)
         if head == "classification":
@@ -66,11 +65,11 @@ class DecoderModel(nn.Module):
         projection dominates a prompt's cost)."""
         c, head = self.config, self.head
         batch, length = input_ids.shape
-        soft = c.peft.prompt_prefix  # soft prompt tokens the model puts in front of the input
+        soft = c.peft.leading_tokens  # soft prompt tokens the model puts in front of the input
         if soft and cache_offset is not None:
             raise NotImplementedError("a soft prompt in front of the input does not decode with the cache yet")
         length += soft
-        attention_mask = prompt_attention_mask(c, attention_mask)
+        attention_mask = c.peft.input_mask(attention_mask)
         if cache_offset is None:
             query_positions, num_keys = jnp.arange(length), length
         else:
@@ -80,8 +79,8 @@ class DecoderModel(nn.Module):
             if position_ids is None:
                 position_ids = query_positions[None, :]
         bias = causal_bias(attention_mask, query_positions, num_keys, batch, c.compute_dtype)
-        prompt = self.soft_prompt() if c.peft.prompt_length else None
-        x = self.embeddings(input_ids, position_ids=position_ids, deterministic=deterministic, prompt=prompt)
+        extras = c.peft.model_extras(self)
+        x = self.embeddings(input_ids, position_ids=position_ids, deterministic=deterministic, extras=extras)
         hidden, hidden_states, attentions = self.decoder(x, bias, deterministic, cache_offset=cache_offset)
 
         logits = None

@@ -19,7 +19,6 @@ from plmjax.models.heads import (
 from plmjax.models.layers import Embeddings, dense
 from plmjax.models.outputs import ModelOutput
 from plmjax.models.stack import TransformerStack
-from plmjax.peft.prompt import SoftPrompt, prompt_attention_mask
 
 _COMMON_HEADS = (None, "mlm", "classification", "token_classification", "span")
 HEADS_BY_FAMILY = {
@@ -63,8 +62,9 @@ class EncoderModel(nn.Module):
         check_head(c, head, HEADS_BY_FAMILY, "an encoder")
         self.embeddings = Embeddings(c)
         self.encoder = TransformerStack(c)
-        if c.peft.prompt_length:
-            self.soft_prompt = SoftPrompt(c)
+        # Modules the methods add to the model (a soft prompt), as attributes under their names.
+        for name, module in c.peft.model_modules(c).items():
+            setattr(self, name, module)
         if uses_pooler(c, head):
             self.pooler = Pooler(c)
         if head in ("mlm", "pretraining"):
@@ -95,9 +95,8 @@ class EncoderModel(nn.Module):
         there (logits [batch, predictions, vocab]), as original BERT did with max_predictions_per_seq. On
         BERT-base at sequence 128 the vocabulary projection over every position is a fifth of a training step."""
         c, head = self.config, self.head
-        prompt = self.soft_prompt() if c.peft.prompt_length else None
-        x = self.embeddings(input_ids, token_type_ids, position_ids, deterministic, prompt=prompt)
-        bias = attention_bias(prompt_attention_mask(c, attention_mask), c.compute_dtype)
+        x = self.embeddings(input_ids, token_type_ids, position_ids, deterministic, c.peft.model_extras(self))
+        bias = attention_bias(c.peft.input_mask(attention_mask), c.compute_dtype)
         hidden, hidden_states, attentions = self.encoder(x, bias, deterministic)
         pooled = self.pooler(hidden) if uses_pooler(c, head) else None
 

@@ -9,15 +9,45 @@ import jax.numpy as jnp
 
 from plmjax.models.activations import activation
 from plmjax.models.config import TransformerConfig
-from plmjax.peft.dense import AdaptedDense
-from plmjax.peft.prompt import word_vectors
+from plmjax.models.hooks import PeftConfig
+
+
+class HookedDense(nn.Dense):
+    """nn.Dense (the same kernel and bias, created first and in nn.Dense's order, so their initial values are
+    nn.Dense's for the same rng) with the dense hooks of the methods that adapt its kernel (plmjax.models.hooks):
+    y = output(weight_output(input(x) W) + b), each stage over the methods in order.
+
+    axes: the kernel's logical axes (in, out); method parameters reuse them.
+    """
+
+    peft: PeftConfig = PeftConfig()
+    axes: tuple[str, str] = ("embed", "embed")
+
+    @nn.compact
+    def __call__(self, inputs):
+        kernel_path = "/".join(self.scope.path) + "/kernel"
+        kernel = self.param("kernel", self.kernel_init, (jnp.shape(inputs)[-1], self.features), self.param_dtype)
+        bias = self.param("bias", self.bias_init, (self.features,), self.param_dtype) if self.use_bias else None
+        x, kernel, bias = self.promote_dtype(inputs, kernel, bias, dtype=self.dtype)
+        methods = self.peft.dense_methods(kernel_path)
+        kernel_input = x
+        for method in methods:
+            kernel_input = method.dense_input(self, kernel_path, kernel_input)
+        y = jax.lax.dot_general(kernel_input, kernel, (((x.ndim - 1,), (0,)), ((), ())), precision=self.precision)
+        for method in methods:
+            y = method.dense_weight_output(self, kernel_path, x, kernel, y)
+        if bias is not None:
+            y += jnp.reshape(bias, (1,) * (y.ndim - 1) + (-1,))
+        for method in methods:
+            y = method.dense_output(self, kernel_path, y)
+        return y
 
 
 def dense(config: TransformerConfig, features: int, axes: tuple[str, str], name: str, use_bias: bool = True):
     """A Dense layer whose kernel and bias carry logical axis names (in_axis, out_axis).
 
-    With LoRA or IA3 on (config.peft), an AdaptedDense: the same kernel and bias, plus the method's parameters
-    on the kernels its regexes match.
+    With methods on (config.peft), a HookedDense: the same kernel and bias, plus what the methods that adapt
+    this kernel add (LoRA, IA3, ...). Without, plain nn.Dense.
     """
     settings = dict(
         use_bias=use_bias,
@@ -27,8 +57,8 @@ def dense(config: TransformerConfig, features: int, axes: tuple[str, str], name:
         bias_init=nn.with_logical_partitioning(nn.initializers.zeros_init(), axes[-1:]),
         name=name,
     )
-    if config.peft.adapts_dense:
-        return AdaptedDense(features, peft=config.peft, axes=axes, **settings)
+    if config.peft.adapts_dense_layers:
+        return HookedDense(features, peft=config.peft, axes=axes, **settings)
     return nn.Dense(features, **settings)
 
 
@@ -112,12 +142,12 @@ class Embeddings(nn.Module):
     def words(self) -> nn.Embed:
         return self.word_embeddings if self.shared_word_embeddings is None else self.shared_word_embeddings
 
-    def __call__(self, input_ids, token_type_ids=None, position_ids=None, deterministic=True, prompt=None):
+    def __call__(self, input_ids, token_type_ids=None, position_ids=None, deterministic=True, extras=None):
         """position_ids: [batch or 1, length]; None counts from 0 (from the padding index for RoBERTa).
 
-        prompt: soft token vectors [prompt_length, embed_size] placed as config.peft.prompt_placement says
-        (see plmjax.peft.prompt); in front of the input they take token type 0 and the first positions.
-        With prefix tuning, positions count from config.peft.prefix_length.
+        extras: the methods' model extras (config.peft.model_extras), for their word_vectors hooks: tokens they
+        put in front of the input (soft prompts) take token type 0 and the first positions. Positions count
+        from config.peft.position_offset (prefix tuning's prefix comes first).
         """
         c = self.config
 
@@ -127,19 +157,20 @@ class Embeddings(nn.Module):
                 x = x * jnp.asarray(math.sqrt(c.embed_size), x.dtype)
             return x
 
-        x = word_vectors(c, lookup, input_ids, prompt)
-        soft = x.shape[1] - input_ids.shape[1]  # soft tokens put in front of the input
+        x = c.peft.word_vectors(c, lookup, input_ids, extras)
+        soft = x.shape[1] - input_ids.shape[1]  # tokens the methods put in front of the input
+        offset = c.peft.position_offset
         if c.position_embedding_type == "absolute":
             if position_ids is None:
                 if c.positions_from_padding:
-                    position_ids = padding_position_ids(input_ids, c.pad_token_id, soft, c.peft.prefix_length)
+                    position_ids = padding_position_ids(input_ids, c.pad_token_id, soft, offset)
                 else:
-                    position_ids = jnp.arange(x.shape[1])[None, :] + c.peft.prefix_length
+                    position_ids = jnp.arange(x.shape[1])[None, :] + offset
             else:
                 if soft:
                     leading = jnp.broadcast_to(jnp.arange(soft), (position_ids.shape[0], soft))
                     position_ids = jnp.concatenate([leading, position_ids + soft], axis=1)
-                position_ids = position_ids + c.peft.prefix_length
+                position_ids = position_ids + offset
             x = x + self.position_embeddings(position_ids + c.position_id_offset)
         if c.type_vocab_size:
             if token_type_ids is None:

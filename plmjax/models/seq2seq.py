@@ -15,7 +15,6 @@ from plmjax.models.heads import Classifier, check_head, untied_lm_head
 from plmjax.models.layers import Embeddings, embed
 from plmjax.models.outputs import ModelOutput
 from plmjax.models.stack import TransformerStack
-from plmjax.peft.prompt import SoftPrompt, prompt_attention_mask
 
 HEADS_BY_FAMILY = {"bart": (None, "lm", "classification"), "t5": (None, "lm")}
 
@@ -55,9 +54,10 @@ class Seq2SeqModel(nn.Module):
         self.encoder = TransformerStack(c)
         self.decoder_embeddings = Embeddings(c, shared_word_embeddings=self.shared)
         self.decoder = TransformerStack(c, decoder=True)
-        if c.peft.prompt_length:
-            # Soft prompts go in front of the encoder input only (as HF peft puts them).
-            self.soft_prompt = SoftPrompt(c)
+        # Modules the methods add to the model (a soft prompt: in front of the encoder input only, as HF peft
+        # puts it), as attributes under their names.
+        for name, module in c.peft.model_modules(c).items():
+            setattr(self, name, module)
         if head == "lm" and not c.tie_word_embeddings:
             self.lm_head = untied_lm_head(c)
         if head == "lm" and c.final_logits_bias:
@@ -70,9 +70,8 @@ class Seq2SeqModel(nn.Module):
 
     def _encode(self, input_ids, attention_mask, deterministic):
         c = self.config
-        prompt = self.soft_prompt() if c.peft.prompt_length else None
-        x = self.encoder_embeddings(input_ids, deterministic=deterministic, prompt=prompt)
-        return self.encoder(x, attention_bias(prompt_attention_mask(c, attention_mask), c.compute_dtype), deterministic)
+        x = self.encoder_embeddings(input_ids, deterministic=deterministic, extras=c.peft.model_extras(self))
+        return self.encoder(x, attention_bias(c.peft.input_mask(attention_mask), c.compute_dtype), deterministic)
 
     def encode(self, input_ids, attention_mask=None, deterministic: bool = True):
         """Encoder output [batch, length, hidden]."""
@@ -94,7 +93,7 @@ class Seq2SeqModel(nn.Module):
             decoder_input_ids, position_ids=query_positions[None, :], deterministic=deterministic
         )
         # attention_mask is the input's; the encoder output starts with the soft prompt when there is one.
-        cross_bias = attention_bias(prompt_attention_mask(c, attention_mask), c.compute_dtype)
+        cross_bias = attention_bias(c.peft.input_mask(attention_mask), c.compute_dtype)
         return self.decoder(x, bias, deterministic, encoder_hidden, cross_bias, cache_offset)
 
     def lm_logits(self, hidden):

@@ -11,8 +11,6 @@ import jax.numpy as jnp
 from plmjax.models.attention import MultiHeadAttention, RelativePositionBias
 from plmjax.models.config import TransformerConfig
 from plmjax.models.layers import FeedForward, layer_norm
-from plmjax.peft.adapter import adapt
-from plmjax.peft.prefix import PrefixEncoder
 
 
 class TransformerLayer(nn.Module):
@@ -21,7 +19,7 @@ class TransformerLayer(nn.Module):
 
     @nn.compact
     def __call__(
-        self, x, bias, deterministic=True, encoder_hidden=None, cross_bias=None, cache_offset=None, prefix=None
+        self, x, bias, deterministic=True, encoder_hidden=None, cross_bias=None, cache_offset=None, extras=None
     ):
         c = self.config
         dropout = nn.Dropout(c.hidden_dropout)
@@ -37,9 +35,9 @@ class TransformerLayer(nn.Module):
         def self_attention(h):
             nonlocal probs
             h, probs = MultiHeadAttention(c, name="attention")(
-                h, bias, deterministic, cache_offset=cache_offset, prefix=prefix
+                h, bias, deterministic, cache_offset=cache_offset, extras=extras
             )
-            return adapt(c, "attention", dropout(h, deterministic=deterministic), "attention_adapter")
+            return c.peft.after_branch(self, "attention", dropout(h, deterministic=deterministic))
 
         x = residual(x, "attention_norm", self_attention)
         if self.cross_attention:
@@ -54,7 +52,7 @@ class TransformerLayer(nn.Module):
 
         def feed_forward(h):
             # FeedForward applies its own output dropout.
-            return adapt(c, "mlp", FeedForward(c, name="mlp")(h, deterministic), "mlp_adapter")
+            return c.peft.after_branch(self, "mlp", FeedForward(c, name="mlp")(h, deterministic))
 
         x = residual(x, "mlp_norm", feed_forward)
         return x, probs
@@ -82,8 +80,9 @@ class TransformerStack(nn.Module):
             self.relative_position_bias = RelativePositionBias(c, bidirectional=not self.decoder)
         if c.pre_norm:
             self.final_norm = layer_norm(c, "final_norm")
-        if c.peft.prefix_length and c.peft.prefix_hidden_size:
-            self.prefix_encoder = PrefixEncoder(c, num_layers=len(self.layers))
+        # Modules the methods add to the stack (prefix tuning's MLP), as attributes under their names.
+        for name, module in c.peft.stack_modules(c, len(self.layers)).items():
+            setattr(self, name, module)
 
     @property
     def num_layers(self) -> int:
@@ -107,16 +106,16 @@ class TransformerStack(nn.Module):
             position_bias = self.relative_position_bias(start + jnp.arange(queries), jnp.arange(keys))
             bias = position_bias if bias is None else bias + position_bias
         layers_per_group = self.num_layers // self.num_groups
-        # Prefix tuning's MLP reparameterisation: every distinct layer's (key, value) prefix from one encoder.
-        reparameterised = self.config.peft.prefix_length and self.config.peft.prefix_hidden_size
-        prefixes = self.prefix_encoder() if reparameterised else None
+        # The methods' values for each distinct layer (prefix tuning's MLP: every layer's (key, value) prefix).
+        extras = self.config.peft.layer_extras(self, len(self.layers))
         hidden_states, attentions = [x], []
         for depth in range(self.num_layers):
             group = depth // layers_per_group
             for inner in range(self.inner_group_num):
                 index = group * self.inner_group_num + inner
-                prefix = None if prefixes is None else (prefixes[index, 0], prefixes[index, 1])
-                x, probs = self.layers[index](x, bias, deterministic, encoder_hidden, cross_bias, cache_offset, prefix)
+                x, probs = self.layers[index](
+                    x, bias, deterministic, encoder_hidden, cross_bias, cache_offset, extras[index]
+                )
                 # One entry per layer application (as transformers 5 reports ALBERT's inner layers).
                 hidden_states.append(x)
                 attentions.append(probs)

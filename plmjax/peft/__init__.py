@@ -4,43 +4,31 @@
     print(plmjax.peft.summary(params, rules))      # trainable / total, per group
     trainable_mask = plmjax.peft.mask(params, rules)
 
-Methods (METHODS): full, head_only, bitfit, lora, ia3, houlsby, pfeiffer, prefix, prompt, p_tuning; a list
-composes them. See docs/peft.md.
-
-Import order matters here: plmjax.models imports the method modules (dense, adapter, prefix, prompt), so no
-module of this package may import plmjax.models beyond models.config / models.peft_config / models.activations
-at import time (plmjax.hf is imported inside the functions that need it).
+Methods (METHODS): full, head_only, bitfit, lora, dora, ia3, houlsby, pfeiffer, prefix, prompt, p_tuning; a
+list composes them. Each is one module of plmjax/peft/methods/ (the interface: plmjax.peft.method); the models
+only expose hook points (plmjax.models.hooks). See docs/peft.md.
 """
 
-from plmjax.models.peft_config import PeftConfig
+from plmjax.models.hooks import PeftConfig
+from plmjax.peft.adapting import MethodPlan, adapt, apply, selection_plan
 from plmjax.peft.hf_peft import export_hf, import_hf
 from plmjax.peft.io import load, save
 from plmjax.peft.merge import fold, merge, unmerge
-from plmjax.peft.methods import METHODS, MethodPlan, adapt, apply
-from plmjax.peft.prompt import template_ids
+from plmjax.peft.methods import METHODS, is_method_param
+from plmjax.peft.methods.prompt import template_ids
 from plmjax.peft.rules import FROZEN, TRAINABLE, RuleError, explain, labels, mask, match
+from plmjax.peft.shapes import abstract_params
 from plmjax.peft.summary import summary
 from plmjax.peft.training import cast_frozen, decay_mask
 
-FULL_FINETUNING = [(".*", TRAINABLE)]
-# Linear probing: train the task head, freeze the backbone.
-HEAD_ONLY = [
-    (r"(classifier|token_classifier|span_head|mlm_head|sentence_head|rtd_head|lm_head)/.*", TRAINABLE),
-    (".*", FROZEN),
-]
-# BitFit (Ben Zaken et al., 2022): biases only.
-BITFIT = [(r".*/bias", TRAINABLE), (".*", FROZEN)]
-
 __all__ = [
-    "BITFIT",
     "FROZEN",
-    "FULL_FINETUNING",
-    "HEAD_ONLY",
     "METHODS",
     "TRAINABLE",
-    "PeftConfig",
     "MethodPlan",
+    "PeftConfig",
     "RuleError",
+    "abstract_params",
     "adapt",
     "apply",
     "cast_frozen",
@@ -49,12 +37,14 @@ __all__ = [
     "export_hf",
     "fold",
     "import_hf",
+    "is_method_param",
     "labels",
     "load",
     "mask",
     "match",
     "merge",
     "save",
+    "selection_plan",
     "summary",
     "template_ids",
     "unmerge",

@@ -1,5 +1,6 @@
-"""HF-PEFT adapters in and out: adapter_config.json + adapter_model.safetensors for LoRA, IA3, prompt tuning,
-prefix tuning and P-tuning, named through the family's HF name map (plmjax.hf.families).
+"""HF-PEFT adapters in and out: adapter_config.json + adapter_model.safetensors for every method peft has (LoRA,
+DoRA, IA3, prompt tuning, prefix tuning, P-tuning: each method's `hf_peft` form), named through the family's HF
+name map (plmjax.hf.families).
 
 export_hf writes what `peft.PeftModel.from_pretrained(base, directory)` loads onto the HF export of the base
 model (plmjax.save_pretrained) to give the plmjax model's outputs; import_hf reads such a directory onto the
@@ -18,35 +19,30 @@ import jax.numpy as jnp
 import numpy as np
 from flax import traverse_util
 
-from plmjax.models.peft_config import PeftConfig
+from plmjax.models.hooks import PeftConfig
 from plmjax.peft import hf_peft_names as names
+from plmjax.peft.adapting import add_parameters, build_rules
 from plmjax.peft.io import split_trainable
-from plmjax.peft.method_spec import TASK_HEADS, is_method_param
-from plmjax.peft.methods import add_parameters, build_rules
+from plmjax.peft.method import TASK_HEADS
+from plmjax.peft.methods import METHODS, is_method_param
 
 CONFIG_FILE, WEIGHTS_FILE = "adapter_config.json", "adapter_model.safetensors"
-PROMPT_TYPES = ("PROMPT_TUNING", "P_TUNING", "PREFIX_TUNING")
 
 
-def exported_method(peft: PeftConfig) -> str:
-    """The one peft_type a plmjax PEFT config exports as; an error for what HF-PEFT cannot hold."""
-    on = {
-        "LORA": bool(peft.lora_targets),
-        "IA3": bool(peft.ia3_targets),
-        "PROMPT_TUNING": peft.prompt_length > 0 and not peft.prompt_encoder,
-        "P_TUNING": bool(peft.prompt_encoder),
-        "PREFIX_TUNING": peft.prefix_length > 0,
-        "adapters": bool(peft.adapter),
-    }
-    active = [name for name, is_on in on.items() if is_on]
-    if active == ["adapters"] or len(active) != 1:
+def exported_method(model):
+    """(settings, spec) of the one method a model exports as; an error for what HF-PEFT cannot hold."""
+    methods = model.config.peft.methods
+    specs = {spec.settings_class: spec for spec in METHODS.values() if spec.settings_class is not None}
+    if len(methods) != 1 or specs[type(methods[0])].hf_peft is None:
         raise ValueError(
-            f"HF-PEFT holds exactly one of LoRA, IA3, prompt tuning, P-tuning or prefix tuning; this model has "
-            f"{active or 'none'}: save it with plmjax.peft.save"
+            f"HF-PEFT holds exactly one method that peft has ({', '.join(hf_methods())}); this model has "
+            f"{[m.name for m in methods] or 'none'}: save it with plmjax.peft.save"
         )
-    if active[0] in ("PROMPT_TUNING", "P_TUNING") and peft.prompt_placement != "prefix":
-        raise ValueError("HF-PEFT puts soft prompts in front of the input only; template placement does not export")
-    return active[0]
+    return methods[0], specs[type(methods[0])]
+
+
+def hf_methods() -> list[str]:
+    return [name for name, spec in METHODS.items() if spec.hf_peft is not None]
 
 
 def _head_modules(model, params, rules) -> tuple[list[str], dict]:
@@ -60,6 +56,11 @@ def _head_modules(model, params, rules) -> tuple[list[str], dict]:
     return names.head_tensors(model, base)
 
 
+def _prefix(prompt_learning: bool) -> str:
+    """peft's prefix of tensor names: prompt-learning adapters wrap the base model once, the others twice."""
+    return "base_model." if prompt_learning else "base_model.model."
+
+
 def export_hf(model, params, rules, directory: str, base_model_name_or_path: str | None = None) -> None:
     """Write the model's PEFT method as an HF-PEFT adapter directory (see the module docstring).
 
@@ -68,31 +69,20 @@ def export_hf(model, params, rules, directory: str, base_model_name_or_path: str
     """
     from safetensors.numpy import save_file
 
-    peft_type = exported_method(model.config.peft)
+    _, spec = exported_method(model)
     modules_to_save, head = _head_modules(model, params, rules)
-    prompt_learning = peft_type in PROMPT_TYPES
-    prefix = "base_model." if prompt_learning else "base_model.model."
+    method_config, method_tensors, prompt_learning = spec.hf_peft.export(model, params)
+    prefix = _prefix(prompt_learning)
     tensors = {prefix + name: value for name, value in head.items()}
+    tensors |= {name if name == "prompt_embeddings" else prefix + name: value for name, value in method_tensors.items()}
     config = {
-        "peft_type": peft_type,
         "task_type": names.task_type(model),
         "base_model_name_or_path": base_model_name_or_path,
         "revision": None,
         "inference_mode": True,
         "modules_to_save": modules_to_save or None,
+        **method_config,
     }
-    if peft_type == "LORA":
-        lora_config, lora_tensors = names.lora_out(model, params)
-        config |= lora_config
-        tensors |= {prefix + name: value for name, value in lora_tensors.items()}
-    elif peft_type == "IA3":
-        ia3_config, ia3_tensors = names.ia3_out(model, params)
-        config |= ia3_config
-        tensors |= {prefix + name: value for name, value in ia3_tensors.items()}
-    else:
-        prompt_config, embeddings = names.prompt_out(model, params, peft_type)
-        config |= prompt_config
-        tensors["prompt_embeddings"] = embeddings
     os.makedirs(directory, exist_ok=True)
     with open(os.path.join(directory, CONFIG_FILE), "w") as f:
         json.dump(config, f, indent=2, sort_keys=True)
@@ -111,30 +101,27 @@ def _read(directory: str) -> tuple[dict, dict]:
 def import_hf(directory: str, model, params):
     """(adapted model, params, rules): an HF-PEFT adapter directory put on the plmjax base `model` / `params`.
 
-    Strict: a tensor the model has no place for, or a setting plmjax does not implement (DoRA, trained
-    biases, per-module ranks), is an error that names it.
+    Strict: a tensor the model has no place for, or a setting plmjax does not implement (trained biases, ...),
+    is an error that names it.
     """
     config, tensors = _read(directory)
-    peft_type = config.get("peft_type")
-    prompt_learning = peft_type in PROMPT_TYPES
-    prefix = "base_model." if prompt_learning else "base_model.model."
+    specs = [spec for spec in METHODS.values() if spec.hf_peft is not None and spec.hf_peft.claims(config)]
+    if not specs:
+        raise ValueError(
+            f"peft_type {config.get('peft_type')!r} does not import into plmjax; importable: the HF-PEFT forms of "
+            f"{', '.join(hf_methods())}"
+        )
+    prefix = _prefix("prompt_embeddings" in tensors)
     outside = sorted(k for k in tensors if k != "prompt_embeddings" and not k.startswith(prefix))
     if outside:
         raise ValueError(f"unexpected tensors in {directory}: {outside[:10]}")
     tensors = {(k[len(prefix) :] if k.startswith(prefix) else k): v for k, v in tensors.items()}
-    if peft_type == "LORA":
-        changes, values, regexes, consumed = names.lora_in(model, config, tensors)
-    elif peft_type == "IA3":
-        changes, values, regexes, consumed = names.ia3_in(model, config, tensors)
-    elif prompt_learning:
-        changes, values, regexes, consumed = names.prompt_in(model, config, tensors.pop("prompt_embeddings"))
-    else:
-        raise ValueError(f"peft_type {peft_type!r} does not import into plmjax; importable: LORA, IA3, {PROMPT_TYPES}")
+    method, values, regexes, consumed = specs[0].hf_peft.import_(model, config, tensors)
     head_values, head_consumed = names.head_in(model, tensors)
     unused = sorted(set(tensors) - consumed - head_consumed)
     if unused:
         raise ValueError(f"tensors in {directory} the model has no place for: {unused[:10]}")
-    adapted = model.clone(config=model.config.replace(peft=PeftConfig(**changes)))
+    adapted = model.clone(config=model.config.replace(peft=PeftConfig((method,))))
     params = add_parameters(adapted, params, jax.random.key(0), values=values)
     if head_values:
         flat = traverse_util.flatten_dict(params)

@@ -9,7 +9,6 @@ A saved adapter is a directory:
 Loading it onto the same base gives the saved model's outputs exactly.
 """
 
-import dataclasses
 import glob
 import hashlib
 import json
@@ -19,12 +18,15 @@ import jax
 import numpy as np
 from flax import traverse_util
 
-from plmjax.models.peft_config import PeftConfig
+from plmjax.models.hooks import PeftConfig
+from plmjax.peft.adapting import add_parameters
+from plmjax.peft.methods import SETTINGS_CLASSES
 from plmjax.peft.rules import mask
+from plmjax.peft.trainable_file import TRAINABLE_FILE, read_trainable
 
-TRAINABLE_FILE = "trainable.safetensors"
 META_FILE = "peft.json"
-FORMAT = "plmjax-peft/1"
+# 2: config.peft as a list of methods (plmjax.models.hooks.PeftConfig.describe); 1 had one flat set of fields.
+FORMAT = "plmjax-peft/2"
 WEIGHT_FILE_PATTERNS = ("model*.safetensors", "pytorch_model*.bin")
 
 
@@ -58,6 +60,18 @@ def hf_directory_reference(path: str) -> dict:
     return {"path": os.path.abspath(path), "weights_sha256": digest.hexdigest()}
 
 
+def peft_config_from(described: list[dict]) -> PeftConfig:
+    """The PeftConfig that PeftConfig.describe() wrote."""
+    methods = []
+    for entry in described:
+        fields = dict(entry)
+        name = fields.pop("method")
+        if name not in SETTINGS_CLASSES:
+            raise ValueError(f"unknown PEFT method {name!r} in a saved adapter; methods: {sorted(SETTINGS_CLASSES)}")
+        methods.append(SETTINGS_CLASSES[name](**fields))
+    return PeftConfig(tuple(methods))
+
+
 def save(model, params, rules, directory: str, base: str | dict | None = None) -> None:
     """Write the trainable subtree and what it needs to be loaded back (see the module docstring).
 
@@ -73,7 +87,7 @@ def save(model, params, rules, directory: str, base: str | dict | None = None) -
     reference = hf_directory_reference(base) if isinstance(base, str) else base
     meta = {
         "format": FORMAT,
-        "peft": dataclasses.asdict(model.config.peft),
+        "peft": model.config.peft.describe(),
         "rules": [list(rule) for rule in rules],
         "model": {"class": type(model).__name__, "family": model.config.family, "head": model.head},
         "base": {"reference": reference, "frozen_sha256": params_sha256(frozen)},
@@ -82,29 +96,19 @@ def save(model, params, rules, directory: str, base: str | dict | None = None) -
         json.dump(meta, f, indent=2, sort_keys=True)
 
 
-def read_trainable(directory: str) -> dict:
-    """The saved trainable subtree as a nested dict of arrays."""
-    from safetensors.flax import load_file
-
-    tensors = load_file(os.path.join(directory, TRAINABLE_FILE))
-    return traverse_util.unflatten_dict({tuple(name.split("/")): value for name, value in tensors.items()})
-
-
 def load(directory: str, model, params, check_base: bool = True):
     """(adapted model, params, rules): the saved method put on `model` / `params` (the base, e.g. from
     plmjax.from_pretrained) with the saved trainable values in place.
 
     check_base: the frozen parameters must be the ones the adapter was trained on (sha256); an error otherwise.
     """
-    from plmjax.peft.methods import add_parameters
-
     with open(os.path.join(directory, META_FILE)) as f:
         meta = json.load(f)
     if meta.get("format") != FORMAT:
-        raise ValueError(f"{directory} is not a plmjax PEFT adapter (format {meta.get('format')!r})")
+        raise ValueError(f"{directory} is not a plmjax PEFT adapter of format {FORMAT} (it has {meta.get('format')!r})")
     if model.head != meta["model"]["head"]:
         raise ValueError(f"the adapter was trained with head {meta['model']['head']!r}, the model has {model.head!r}")
-    adapted = model.clone(config=model.config.replace(peft=PeftConfig(**meta["peft"])))
+    adapted = model.clone(config=model.config.replace(peft=peft_config_from(meta["peft"])))
     saved = traverse_util.flatten_dict(read_trainable(directory))
     base_paths = set(traverse_util.flatten_dict(params))
     new_values = {p: v for p, v in saved.items() if p not in base_paths}

@@ -1,128 +1,105 @@
-"""Fold method parameters into plain parameters: LoRA and IA3 into the kernels (merge / unmerge), and the
-reparameterisations (prefix MLP, P-tuning prompt encoder) into their outputs (fold).
+"""Fold method parameters into plain parameters: the Dense-layer methods (LoRA, DoRA, IA3) into the kernels
+(merge / unmerge), and the reparameterisations (prefix MLP, P-tuning prompt encoder) into their outputs (fold).
 
-A merged model computes as the adapted one (up to float rounding) with no extra work per token.
+A merged model computes as the adapted one (up to float rounding) with no extra work per token. The arithmetic
+is each method's (plmjax.peft.dense_merge.DenseMerge, and a settings object's `fold`); this module applies it.
 """
-
-import dataclasses
 
 import jax.numpy as jnp
 from flax import traverse_util
 
-from plmjax.models.peft_config import PeftConfig
-from plmjax.peft import lora
-
-DENSE_METHOD_LEAVES = ("lora_a", "lora_b", "ia3_scale")
+from plmjax.models.hooks import PeftConfig
+from plmjax.peft.dense_merge import DenseMerge
 
 
-LORA_FIELDS = ("lora_targets", "lora_rank", "lora_alpha", "lora_dropout", "lora_rslora")
-IA3_FIELDS = ("ia3_targets", "ia3_input_targets")
+def _with_methods(model, methods):
+    return model.clone(config=model.config.replace(peft=PeftConfig(tuple(methods))))
 
 
-def _with_peft(model, **changes):
-    peft = dataclasses.replace(model.config.peft, **changes)
-    return model.clone(config=model.config.replace(peft=peft))
+def _dense_methods(model) -> list[DenseMerge]:
+    return [method for method in model.config.peft.methods if isinstance(method, DenseMerge)]
 
 
-def _defaults(*fields) -> dict:
-    """The PeftConfig defaults of fields: a method turned off leaves no settings behind (models compare equal)."""
-    return {name: getattr(PeftConfig(), name) for name in fields}
+def _adapted_modules(flat, methods) -> list[tuple[str, ...]]:
+    """Module paths of the Dense layers that carry parameters of these methods."""
+    leaves = {leaf for method in methods for leaf in method.dense_leaves}
+    return sorted({path[:-1] for path in flat if path[-1] in leaves})
 
 
-def _adapted_modules(flat) -> list[tuple[str, ...]]:
-    """Module paths of the Dense layers that carry LoRA or IA3 parameters."""
-    return sorted({path[:-1] for path in flat if path[-1] in DENSE_METHOD_LEAVES})
-
-
-def _factors(peft, module, leaves):
-    """(input scale or None, LoRA delta or None, output scale or None) of one adapted Dense, in float32."""
-    ia3 = peft.ia3_scales("/".join(module) + "/kernel")
-    scale = leaves.get((*module, "ia3_scale"))
-    scale = None if scale is None else jnp.asarray(scale, jnp.float32)
-    delta = None
-    if (*module, "lora_a") in leaves:
-        a = jnp.asarray(leaves[(*module, "lora_a")], jnp.float32)
-        b = jnp.asarray(leaves[(*module, "lora_b")], jnp.float32)
-        delta = lora.delta(a, b, peft.lora_scale)
-    return (scale if ia3 == "input" else None), delta, (scale if ia3 == "output" else None)
+def _leaves(flat, module, method) -> dict | None:
+    """{leaf: float32 array} of one method in one Dense module, or None when it has none there."""
+    found = {leaf: flat.get((*module, leaf)) for leaf in method.dense_leaves}
+    if all(value is None for value in found.values()):
+        return None
+    return {leaf: jnp.asarray(value, jnp.float32) for leaf, value in found.items()}
 
 
 def merge(model, params):
-    """(model without LoRA/IA3, params with them folded into the kernels).
+    """(model without its Dense-layer methods, params with them folded into the kernels and biases).
 
-    Per Dense: y = ((x * s_in) W + b + scale * x A B) * s_out becomes y = x W' + b' with
-    W' = (s_in[:, None] * W + scale * A B) * s_out and b' = b * s_out. Other methods stay as they are.
+    Per Dense layer: every method's input stage, then weight stage, then output stage
+    (plmjax.peft.dense_merge). Other methods (adapters, prompts, prefixes) stay as they are.
     """
+    methods = _dense_methods(model)
     flat = traverse_util.flatten_dict(params)
-    peft = model.config.peft
-    for module in _adapted_modules(flat):
+    for module in _adapted_modules(flat, methods):
         kernel_path, bias_path = (*module, "kernel"), (*module, "bias")
-        s_in, delta, s_out = _factors(peft, module, flat)
+        path = "/".join(kernel_path)
+        present = [(method, leaves) for method in methods if (leaves := _leaves(flat, module, method)) is not None]
         kernel = jnp.asarray(flat[kernel_path], jnp.float32)
-        if s_in is not None:
-            kernel = s_in[:, None] * kernel
-        if delta is not None:
-            kernel = kernel + delta
-        if s_out is not None:
-            kernel = kernel * s_out[None, :]
-            if bias_path in flat:
-                flat[bias_path] = (jnp.asarray(flat[bias_path], jnp.float32) * s_out).astype(flat[bias_path].dtype)
+        bias = jnp.asarray(flat[bias_path], jnp.float32) if bias_path in flat else None
+        for method, leaves in present:
+            kernel = method.merge_input(path, leaves, kernel)
+        for method, leaves in present:
+            kernel = method.merge_weight(path, leaves, kernel)
+        for method, leaves in present:
+            kernel, bias = method.merge_output(path, leaves, kernel, bias)
         flat[kernel_path] = kernel.astype(flat[kernel_path].dtype)
-        for leaf in DENSE_METHOD_LEAVES:
-            flat.pop((*module, leaf), None)
-    merged = _with_peft(model, **_defaults(*LORA_FIELDS, *IA3_FIELDS))
+        if bias is not None:
+            flat[bias_path] = bias.astype(flat[bias_path].dtype)
+        for method, _ in present:
+            for leaf in method.dense_leaves:
+                flat.pop((*module, leaf), None)
+    merged = _with_methods(model, [m for m in model.config.peft.methods if not isinstance(m, DenseMerge)])
     return merged, traverse_util.unflatten_dict(flat)
 
 
 def unmerge(model, merged_params, adapter_params):
     """The adapted model's params from merged ones: the inverse of merge.
 
-    model: the adapted model (LoRA/IA3 on). adapter_params: a tree holding the lora_a, lora_b and ia3_scale
-    leaves (the adapted params, or the trainable subtree plmjax.peft.load/save handle); they go back in.
+    model: the adapted model (its Dense-layer methods on). adapter_params: a tree holding those methods'
+    parameters (the adapted params, or the trainable subtree plmjax.peft.load/save handle); they go back in.
     """
+    methods = _dense_methods(model)
     flat = traverse_util.flatten_dict(merged_params)
-    leaves = {p: v for p, v in traverse_util.flatten_dict(adapter_params).items() if p[-1] in DENSE_METHOD_LEAVES}
-    peft = model.config.peft
-    for module in _adapted_modules(leaves):
+    names = {leaf for method in methods for leaf in method.dense_leaves}
+    adapter = {p: v for p, v in traverse_util.flatten_dict(adapter_params).items() if p[-1] in names}
+    for module in _adapted_modules(adapter, methods):
         kernel_path, bias_path = (*module, "kernel"), (*module, "bias")
-        s_in, delta, s_out = _factors(peft, module, leaves)
+        path = "/".join(kernel_path)
+        present = [(method, leaves) for method in methods if (leaves := _leaves(adapter, module, method)) is not None]
         kernel = jnp.asarray(flat[kernel_path], jnp.float32)
-        if s_out is not None:
-            kernel = kernel / s_out[None, :]
-            if bias_path in flat:
-                flat[bias_path] = (jnp.asarray(flat[bias_path], jnp.float32) / s_out).astype(flat[bias_path].dtype)
-        if delta is not None:
-            kernel = kernel - delta
-        if s_in is not None:
-            kernel = kernel / s_in[:, None]
+        bias = jnp.asarray(flat[bias_path], jnp.float32) if bias_path in flat else None
+        for method, leaves in reversed(present):
+            kernel, bias = method.unmerge_output(path, leaves, kernel, bias)
+        for method, leaves in reversed(present):
+            kernel = method.unmerge_weight(path, leaves, kernel)
+        for method, leaves in reversed(present):
+            kernel = method.unmerge_input(path, leaves, kernel)
         flat[kernel_path] = kernel.astype(flat[kernel_path].dtype)
-    flat.update(leaves)
+        if bias is not None:
+            flat[bias_path] = bias.astype(flat[bias_path].dtype)
+    flat.update(adapter)
     return traverse_util.unflatten_dict(flat)
-
-
-def _stacks(params) -> list[str]:
-    return [name for name in ("encoder", "decoder") if name in params and "prefix_encoder" in params[name]]
 
 
 def fold(model, params):
     """(model, params) with the reparameterisations replaced by what they produce: the prefix MLP by plain
     per-layer prefix_key / prefix_value, the P-tuning prompt encoder by a plain soft prompt (prompt tuning).
     The outputs stay the same; the trainable rules of the folded parameters change accordingly."""
-    peft = model.config.peft
-    flat = traverse_util.flatten_dict(params)
-    bound = model.bind({"params": params})
-    changes = {}
-    for stack in _stacks(params):
-        prefixes = getattr(bound, stack).prefix_encoder()
-        for index in range(prefixes.shape[0]):
-            attention = (stack, f"layers_{index}", "attention")
-            flat[(*attention, "prefix_key")] = prefixes[index, 0]
-            flat[(*attention, "prefix_value")] = prefixes[index, 1]
-        flat = {p: v for p, v in flat.items() if p[:2] != (stack, "prefix_encoder")}
-        changes["prefix_hidden_size"] = 0
-    if peft.prompt_encoder:
-        prompt = bound.soft_prompt()
-        flat = {p: v for p, v in flat.items() if p[0] != "soft_prompt"}
-        flat[("soft_prompt", "embedding")] = prompt
-        changes.update(_defaults("prompt_encoder", "prompt_encoder_hidden_size", "prompt_encoder_layers"))
-    return _with_peft(model, **changes), traverse_util.unflatten_dict(flat)
+    methods = []
+    for method in model.config.peft.methods:
+        if hasattr(method, "fold"):
+            method, params = method.fold(model, params)
+        methods.append(method)
+    return _with_methods(model, methods), params

@@ -1,4 +1,4 @@
-"""Soft prompt initialisations (Lester et al., 2021, section 3.2) and the prompt tuning / P-tuning methods.
+"""Soft prompt initialisations (Lester et al., 2021, section 3.2) for prompt tuning and P-tuning.
 
 init="random": U(-0.5, 0.5). "vocab": embeddings of tokens sampled from the top_k (5000) most frequent ones,
 counted from token_counts, a frequency_list or a corpus. "labels": the class-label words' embeddings (a
@@ -15,7 +15,7 @@ import jax
 import numpy as np
 from flax import traverse_util
 
-from plmjax.peft.method_spec import MethodSpec
+from plmjax.peft.trainable_file import read_trainable
 
 INITS = ("random", "vocab", "labels", "text", "saved")
 PROMPT_PATH = ("soft_prompt", "embedding")
@@ -68,8 +68,6 @@ def text_rows(table: np.ndarray, token_ids, length: int) -> np.ndarray:
 def saved_prompt(saved) -> np.ndarray:
     if isinstance(saved, str):
         if os.path.isdir(saved):
-            from plmjax.peft.io import read_trainable
-
             return np.asarray(traverse_util.flatten_dict(read_trainable(saved))[PROMPT_PATH])
         return np.load(saved)
     return np.asarray(saved)
@@ -138,34 +136,4 @@ INIT_OPTIONS = dict(
     tokenizer=None,
     token_ids=None,
     saved=None,
-)
-
-
-def _prompt_changes(config, options) -> dict:
-    return dict(prompt_length=int(options["length"]), prompt_placement=options["placement"])
-
-
-def _p_tuning_changes(config, options) -> dict:
-    return _prompt_changes(config, options) | dict(
-        prompt_encoder=options["encoder"],
-        prompt_encoder_hidden_size=int(options["hidden_size"]),
-        prompt_encoder_layers=int(options["layers"]),
-    )
-
-
-PROMPT_TUNING = MethodSpec(
-    name="prompt",
-    summary="`length` soft tokens at the input (in front, or where a template puts them)",
-    defaults=dict(length=20, placement="prefix", **INIT_OPTIONS),
-    config_changes=_prompt_changes,
-    trainable=lambda options: ["soft_prompt/.*"],
-    initialise=initialise,
-)
-P_TUNING = MethodSpec(
-    name="p_tuning",
-    summary="soft tokens produced by a prompt encoder (mlp, or lstm: bi-LSTM + MLP), in front or in a template",
-    defaults=dict(length=20, placement="prefix", encoder="mlp", hidden_size=0, layers=2, **INIT_OPTIONS),
-    config_changes=_p_tuning_changes,
-    trainable=lambda options: ["soft_prompt/.*"],
-    initialise=initialise,
 )

@@ -4,13 +4,15 @@ weights stored in a lower precision."""
 import jax
 import jax.numpy as jnp
 
+from plmjax.peft.methods import METHODS
 from plmjax.peft.rules import mask
 
-# No weight decay on biases, norm scales, IA3 vectors, prefixes and soft prompts (decaying them pulls them
-# towards 0, which for IA3 means switching units off); matrices decay (LoRA's A and B included).
+# No weight decay on biases and norm scales, nor on the method parameters each method exempts (IA3 vectors,
+# DoRA magnitudes, prefixes, soft prompts: decaying a scale pulls it towards 0, which switches units off);
+# matrices decay (LoRA's A and B included).
 DECAY_RULES = [
-    (r".*/(bias|scale|ia3_scale|prefix_key|prefix_value)", "no_decay"),
-    (r"soft_prompt/embedding|.*/prefix_encoder/embedding", "no_decay"),
+    (r".*/(bias|scale)", "no_decay"),
+    *((regex, "no_decay") for spec in METHODS.values() for regex in spec.no_decay),
     (".*", "decay"),
 ]
 

@@ -12,23 +12,15 @@ from flax import traverse_util
 
 from plmjax import peft
 
-# The methods that only choose which existing parameters train; methods that add parameters (LoRA, adapters,
-# prompts) come with the PEFT issue and plug in here with their rules.
-RULES_BY_METHOD = {"full": peft.FULL_FINETUNING, "head_only": peft.HEAD_ONLY, "bitfit": peft.BITFIT}
-
 
 def trainable_rules(peft_config, params=None, plan=None) -> list[tuple[str, str]]:
-    """The (regex, label) rules of the config's method, after `extra_trainable` (a regex of parameters that
-    train as well, e.g. the top layers). Methods that add parameters take their rules from their plan
-    (plmjax.peft.adapt; see model_setup.build) over the (abstract) adapted params."""
-    if plan is not None:
-        return plan.rules(params)
-    if peft_config.method not in RULES_BY_METHOD:
-        raise ValueError(f"peft.method={peft_config.method!r}; methods: {sorted(peft.METHODS)}")
-    rules = list(RULES_BY_METHOD[peft_config.method])
-    if peft_config.extra_trainable:
-        rules.insert(0, (peft_config.extra_trainable, peft.TRAINABLE))
-    return rules
+    """The (regex, label) rules of the run's method (config.peft; `extra_trainable` first) over the (abstract)
+    params: from the plan plmjax.assembly.model.build made (plmjax.peft.adapt), or, for objectives over two models, from
+    a method that only selects parameters (full, head_only, bitfit)."""
+    if plan is None:
+        options = dict(peft_config.options.to_dict(), extra_trainable=peft_config.extra_trainable)
+        plan = peft.adapting.selection_plan(peft_config.method, **options)
+    return plan.rules(params)
 
 
 def trainable_mask(params, rules):

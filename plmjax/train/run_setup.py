@@ -12,9 +12,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from plmjax import peft
-from plmjax.train import checkpoint, inputs, model_setup, objective_setup, partition, pretraining_inputs, sharding
+from plmjax.assembly import model as model_setup
+from plmjax.assembly import objective as objective_setup
+from plmjax.data import task_inputs
+from plmjax.data.pretraining import run_data
+from plmjax.train import checkpoint, partition, sharding
 from plmjax.train.optimizer import learning_rate_schedule, make_optimizer
-from plmjax.train.pretraining_batches import PretrainingSource
+from plmjax.train.sources import ClassificationSource, PretrainingSource
 from plmjax.train.state import TrainState
 from plmjax.train.step import make_eval_step, make_objective_eval_step, make_objective_train_step
 
@@ -23,7 +27,7 @@ from plmjax.train.step import make_eval_step, make_objective_eval_step, make_obj
 class Run:
     config: object
     workdir: str
-    source: object  # inputs.ClassificationSource or pretraining_batches.PretrainingSource
+    source: object  # ClassificationSource or PretrainingSource (plmjax.train.sources)
     setup: objective_setup.ObjectiveSetup
     mesh: jax.sharding.Mesh
     num_steps: int
@@ -93,17 +97,17 @@ def write_config(config, workdir: str) -> None:
 
 def prepare(config, workdir: str) -> Run:
     # The task first: a missing data directory is reported before anything is written.
-    task = inputs.get_task(config.data) if config.objective.name == "classification" else None
+    task = task_inputs.get_task(config.data) if config.objective.name == "classification" else None
     os.makedirs(workdir, exist_ok=True)
     write_config(config, workdir)
     if task is not None:
         num_labels = config.model.num_labels or task.num_labels
         setup = objective_setup.build(config, num_labels)
-        data = inputs.load(config, task, setup.model, setup.pretrained_path)
-        source = inputs.ClassificationSource(config, data, setup.model.num_labels)
+        data = task_inputs.load(config, task, setup.model, setup.pretrained_path)
+        source = ClassificationSource(config, data, setup.model.num_labels)
         eval_step_fn = make_eval_step(setup.model, num_labels)
     else:
-        corpus = pretraining_inputs.load(config, workdir)
+        corpus = run_data.load(config, workdir)
         setup = objective_setup.build(config, vocab_size=len(corpus.tokenizer))
         source = PretrainingSource(config, corpus, setup.objective.term_weights)
         eval_step_fn = make_objective_eval_step(setup.objective)

@@ -16,6 +16,8 @@ from flax import traverse_util
 from jax.experimental import mesh_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from plmjax.peft.methods import METHODS
+
 MESH_AXES = ("data", "fsdp", "tensor")
 BATCH_AXES = ("data", "fsdp")
 
@@ -32,15 +34,8 @@ LOGICAL_AXIS_RULES = {
     "token_types": None,
     "labels": None,
     "relpos_buckets": None,
-    # PEFT parameters (plmjax.peft) are small: replicated.
-    "lora_rank": None,
-    "adapter": None,
-    "prefix": None,
-    "prefix_hidden": None,
-    "prefix_out": None,
-    "prompt": None,
-    "prompt_hidden": None,
-    "prompt_gates": None,
+    # PEFT parameters are small: the axes each method names (plmjax.peft.METHODS) are replicated.
+    **{axis: None for spec in METHODS.values() for axis in spec.logical_axes},
 }
 
 _warned_names: set[str] = set()

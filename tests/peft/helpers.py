@@ -7,7 +7,7 @@ import torch
 from flax import traverse_util
 
 import plmjax
-from plmjax.peft.method_spec import is_method_param
+from plmjax.peft import is_method_param
 from tests.hf import tiny_generative_models, tiny_models
 from tests.peft import peft_reference
 

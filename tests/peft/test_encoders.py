@@ -9,9 +9,8 @@ import pytest
 import torch
 
 from plmjax.models import preset
-from plmjax.models.peft_config import PeftConfig
-from plmjax.peft.prefix import PrefixEncoder
-from plmjax.peft.prompt import SoftPrompt
+from plmjax.peft.methods.prefix import PrefixEncoder
+from plmjax.peft.methods.prompt import PTuning, SoftPrompt
 
 CONFIG = preset("bert-base", vocab_size=50, hidden_size=16, num_layers=2, num_heads=2, intermediate_size=24)
 LENGTH, HIDDEN = 5, 6
@@ -30,10 +29,7 @@ def random_params(module, seed):
 
 @pytest.mark.parametrize("encoder", ["mlp", "lstm"])
 def test_prompt_encoder_matches_peft(encoder):
-    config = CONFIG.replace(
-        peft=PeftConfig(prompt_length=LENGTH, prompt_encoder=encoder, prompt_encoder_hidden_size=HIDDEN)
-    )
-    module = SoftPrompt(config)
+    module = SoftPrompt(CONFIG, PTuning(length=LENGTH, encoder=encoder, hidden_size=HIDDEN))
     params = random_params(module, seed=1)
     reference = hf_peft.tuners.p_tuning.PromptEncoder(
         hf_peft.PromptEncoderConfig(
@@ -71,8 +67,7 @@ def test_prompt_encoder_matches_peft(encoder):
 
 
 def test_prefix_mlp_matches_peft():
-    config = CONFIG.replace(peft=PeftConfig(prefix_length=LENGTH, prefix_hidden_size=HIDDEN))
-    module = PrefixEncoder(config, num_layers=2)
+    module = PrefixEncoder(CONFIG, num_layers=2, length=LENGTH, hidden_size=HIDDEN)
     params = random_params(module, seed=2)
     reference = hf_peft.tuners.prefix_tuning.PrefixEncoder(
         hf_peft.PrefixTuningConfig(

@@ -9,9 +9,11 @@ from flax import traverse_util
 
 from plmjax import peft
 from plmjax.models import EncoderModel, init_params, preset
-from plmjax.models.peft_config import PeftConfig
-from plmjax.peft.adapter import BottleneckAdapter
-from plmjax.peft.dense import AdaptedDense
+from plmjax.models.hooks import PeftConfig
+from plmjax.models.layers import HookedDense
+from plmjax.peft.methods.adapters import BottleneckAdapter
+from plmjax.peft.methods.ia3 import Ia3
+from plmjax.peft.methods.lora import Lora
 from tests.peft.helpers import plmjax_output
 
 CONFIG = preset(
@@ -26,16 +28,15 @@ CONFIG = preset(
 
 
 def test_bottleneck_adapter_by_hand():
-    config = CONFIG.replace(hidden_size=2, peft=PeftConfig(adapter="houlsby", adapter_size=1))
+    config = CONFIG.replace(hidden_size=2)
     params = {
         "down": {"kernel": jnp.array([[1.0], [2.0]]), "bias": jnp.array([0.5])},
         "up": {"kernel": jnp.array([[0.1, -0.2]]), "bias": jnp.array([0.0, 1.0])},
     }
     # down: 1 * 1 + 2 * 2 + 0.5 = 5.5; relu: 5.5; up: [0.55, -1.1 + 1] = [0.55, -0.1]; plus the input [1, 2].
-    out = BottleneckAdapter(config).apply({"params": params}, jnp.array([[1.0, 2.0]]))
+    out = BottleneckAdapter(config, 1, "relu", 1e-2).apply({"params": params}, jnp.array([[1.0, 2.0]]))
     np.testing.assert_allclose(np.asarray(out), [[1.55, 1.9]], rtol=1e-6)
-    config = config.replace(peft=PeftConfig(adapter="houlsby", adapter_size=1, adapter_activation="tanh"))
-    out = BottleneckAdapter(config).apply({"params": params}, jnp.array([[1.0, 2.0]]))
+    out = BottleneckAdapter(config, 1, "tanh", 1e-2).apply({"params": params}, jnp.array([[1.0, 2.0]]))
     np.testing.assert_allclose(np.asarray(out), [[1 + 0.1 * np.tanh(5.5), 2 - 0.2 * np.tanh(5.5) + 1]], rtol=1e-6)
 
 
@@ -63,8 +64,8 @@ def test_adapters_sit_on_the_branch_output_before_the_residual():
         np.testing.assert_allclose(ours, theirs, atol=1e-5, rtol=0)
 
 
-def dense_params(peft_config, features_in=3, features_out=2):
-    layer = AdaptedDense(features_out, peft=peft_config, axes=("embed", "mlp"))
+def dense_params(method, features_in=3, features_out=2):
+    layer = HookedDense(features_out, peft=PeftConfig((method,)), axes=("embed", "mlp"))
     return layer, nn.meta.unbox(layer.init(jax.random.key(0), jnp.ones((1, features_in)))["params"])
 
 
@@ -76,7 +77,7 @@ def test_lora_scale_and_rslora_scale_by_hand():
     lora_b = np.array([[1.0, 0.0], [0.0, 0.0], [0.0, 1.0], [1.0, 1.0]], np.float32)
     # x W + b = [0 + 8, 1 + 10] + b = [8.5, 10.5]; x A = [1, 0, 2, 2]; x A B = [1 + 2, 2 + 2] = [3, 4].
     for rslora, scale in ((False, 8 / 4), (True, 8 / 2)):
-        layer, params = dense_params(PeftConfig(lora_targets=".*", lora_rank=4, lora_alpha=8, lora_rslora=rslora))
+        layer, params = dense_params(Lora(targets=".*", rank=4, alpha=8, rslora=rslora))
         assert set(params) == {"kernel", "bias", "lora_a", "lora_b"}
         assert not np.any(params["lora_b"])  # B starts at zero: the layer starts as the base layer
         out = layer.apply({"params": dict(kernel=kernel, bias=bias, lora_a=lora_a, lora_b=lora_b)}, x)
@@ -84,7 +85,7 @@ def test_lora_scale_and_rslora_scale_by_hand():
 
 
 def test_lora_dropout_acts_on_the_input_only_while_training():
-    layer, params = dense_params(PeftConfig(lora_targets=".*", lora_rank=2, lora_dropout=0.5))
+    layer, params = dense_params(Lora(targets=".*", rank=2, dropout=0.5))
     params = dict(params, lora_b=jnp.ones((2, 2)))
     x = jnp.ones((64, 3))
     forward = jax.jit(lambda rngs: layer.apply({"params": params}, x, rngs=rngs))
@@ -102,11 +103,11 @@ def test_ia3_scales_the_output_or_the_input_by_hand():
     x = np.array([[1.0, 2.0, 3.0]], np.float32)
     kernel = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], np.float32)
     bias = np.array([1.0, 2.0], np.float32)
-    layer, params = dense_params(PeftConfig(ia3_targets=".*"))
+    layer, params = dense_params(Ia3(targets=".*", input_targets=""))
     assert params["ia3_scale"].shape == (2,) and np.all(params["ia3_scale"] == 1)
     out = layer.apply({"params": dict(kernel=kernel, bias=bias, ia3_scale=np.array([2.0, -1.0]))}, x)
     np.testing.assert_allclose(np.asarray(out), [[(4 + 1) * 2, (5 + 2) * -1]])  # (x W + b) * l
-    layer, params = dense_params(PeftConfig(ia3_targets=".*", ia3_input_targets=".*"))
+    layer, params = dense_params(Ia3(targets=".*", input_targets=".*"))
     assert params["ia3_scale"].shape == (3,)
     out = layer.apply({"params": dict(kernel=kernel, bias=bias, ia3_scale=np.array([1.0, 0.5, 0.0]))}, x)
     np.testing.assert_allclose(np.asarray(out), [[1 + 1, 1 + 2]])  # (x * l) W + b with x * l = [1, 1, 0]

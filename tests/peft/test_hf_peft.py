@@ -25,6 +25,7 @@ EXPORT_CASES = [
     ("bert", "lora", dict(rank=4, alpha=8)),
     ("bert", "lora", dict(rank=4, alpha=8, rslora=True, targets=r".*/(attention/(query|value)|mlp/output)/kernel")),
     ("bert", "ia3", {}),
+    ("bert", "dora", dict(rank=4, alpha=8, targets=r".*/(attention/(query|value)|mlp/output)/kernel")),
     ("bert", "prompt", dict(length=5)),
     # The prefix MLP and the prompt encoder export folded (as peft saves them); test_encoders checks them.
     ("bert", "prefix", dict(length=4, hidden_size=8)),
@@ -49,6 +50,13 @@ NATIVE_CASES = [
             target_modules=["query", "value", "intermediate.dense"],
             use_rslora=True,
             rank_pattern={"intermediate.dense": 2},
+        ),
+    ),
+    # DoRA: peft's LoRA with use_dora (lora_magnitude_vector).
+    (
+        "bert",
+        lambda: hf_peft.LoraConfig(
+            task_type="SEQ_CLS", r=4, lora_alpha=8, target_modules=["query", "value", "output.dense"], use_dora=True
         ),
     ),
     # peft's BERT default also scales the attention output projection's input.

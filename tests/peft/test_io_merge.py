@@ -82,7 +82,8 @@ def test_fold_replaces_reparameterisations_by_their_output(bert, method, options
     adapted_params = helpers.randomise_method_params(adapted_params, scale=0.3)
     inputs = helpers.batch("bert")
     folded, folded_params = peft.fold(adapted, adapted_params)
-    assert not folded.config.peft.prefix_hidden_size and not folded.config.peft.prompt_encoder
+    assert [m.name for m in folded.config.peft.methods] == ["prompt" if method == "p_tuning" else "prefix"]
+    assert not getattr(folded.config.peft.get("prefix"), "hidden_size", 0)
     paths = {"/".join(p) for p in traverse_util.flatten_dict(folded_params)}
     assert not any("prefix_encoder" in p or "lstm" in p for p in paths)
     np.testing.assert_allclose(

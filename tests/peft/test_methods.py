@@ -48,7 +48,7 @@ def trainable_count(params, rules) -> int:
 def adapted_shapes(model, method, **options):
     """(abstract params, rules) of the adapted model: counting needs shapes only, no initialisation."""
     adapted, plan = peft.adapt(method, model, **options)
-    params = traverse_util.unflatten_dict(peft.methods.abstract_params(adapted))
+    params = traverse_util.unflatten_dict(peft.abstract_params(adapted))
     return params, plan.rules(params)
 
 
@@ -168,7 +168,7 @@ def test_composed_methods_bring_both_subtrees_and_rules(tiny):
     assert ("encoder", "layers_0", "mlp_adapter", "down", "kernel") in flat
     # An option both methods take goes to one method by name.
     adapted, _, _ = peft.apply(["prompt", "prefix"], model, params, prompt=dict(length=2), prefix=dict(length=3))
-    assert (adapted.config.peft.prompt_length, adapted.config.peft.prefix_length) == (2, 3)
+    assert (adapted.config.peft.get("prompt").length, adapted.config.peft.get("prefix").length) == (2, 3)
 
 
 def test_bitfit_head_only_and_full(tiny):

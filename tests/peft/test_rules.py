@@ -59,23 +59,28 @@ def test_invalid_regex_and_unknown_label_are_clear_errors(params):
         peft.mask(params, [(".*", "frozen")])
 
 
+def bitfit(params):
+    """BitFit's biases without the task head's kernel."""
+    return peft.selection_plan("bitfit", train_head=False).rules(params)
+
+
 def test_bitfit_trains_exactly_the_biases(params):
-    mask = flat(peft.mask(params, peft.BITFIT))
+    mask = flat(peft.mask(params, bitfit(params)))
     assert mask == {path: path.endswith("/bias") for path in flat(params)}
 
 
 def test_head_only_trains_exactly_the_classifier(params):
-    mask = flat(peft.mask(params, peft.HEAD_ONLY))
+    mask = flat(peft.mask(params, peft.selection_plan("head_only").rules(params)))
     assert {p for p, m in mask.items() if m} == {"classifier/out/kernel", "classifier/out/bias"}
 
 
 def test_summary_counts_per_group_and_total(params):
     sizes = {p: v.size for p, v in flat(params).items()}
-    rows = counts(params, peft.mask(params, peft.BITFIT))
+    rows = counts(params, peft.mask(params, bitfit(params)))
     assert rows["total"] == (sum(s for p, s in sizes.items() if p.endswith("/bias")), sum(sizes.values()))
     # Layers group together: query/key/value/output biases of both layers, 16 each.
     assert rows["encoder/layers_*/attention"] == (2 * 4 * 16, 2 * 4 * (16 * 16 + 16))
-    table = peft.summary(params, peft.BITFIT)
+    table = peft.summary(params, bitfit(params))
     assert "encoder/layers_*/attention" in table and table.splitlines()[-1].startswith("total")
 
 

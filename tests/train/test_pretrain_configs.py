@@ -76,7 +76,7 @@ import jax, numpy as np
 from flax import traverse_util
 from plmjax.hf import load_tokenizer
 from plmjax.main import main
-from plmjax.train import objective_setup
+from plmjax.assembly import objective as objective_setup
 from plmjax.train.config_files import load_config
 assert jax.device_count() == 8
 for workdir, args in RUNS:

@@ -36,7 +36,7 @@ def _texts(files: Iterable[str] | None, texts: Iterable[str] | None) -> Iterable
 
 def _save(tokenizer, output_dir: str, model_input_names: list[str], extra_ids: int, **special_tokens):
     """Adds `extra_ids` T5 sentinels (`<extra_id_0>` = the last id, counting down), saves and returns the wrapper."""
-    from plmjax.data.transformers_import import import_transformers
+    from plmjax.hf.transformers_import import import_transformers
 
     transformers = import_transformers()
     if extra_ids:

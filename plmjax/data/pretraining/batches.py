@@ -14,8 +14,7 @@ import jax
 import numpy as np
 
 from plmjax.data import pretraining as pt
-from plmjax.train.evaluate import evaluate_objective
-from plmjax.train.pretraining_inputs import stream, t5_tokens_length
+from plmjax.data.pretraining.run_data import t5_tokens_length
 
 # Collator noise seeds are derived from the run seed so that the held-out split's (static) masks differ from
 # the training ones.
@@ -42,7 +41,7 @@ def make_collator(config, tokenizer, rows: int):
     raise ValueError(f"objective {o.name!r} has no collator")
 
 
-def _local_rows(batch_size: int) -> tuple[int, int]:
+def local_rows(batch_size: int) -> tuple[int, int]:
     """(rows per process, this process's first row)."""
     count = jax.process_count()
     if batch_size % count:
@@ -58,7 +57,7 @@ class ExampleBatches:
     def __init__(self, examples, collator, batch_size, *, seed, dynamic, train=True, max_batches=0):
         self.examples, self.collator, self.batch_size = examples, collator, batch_size
         self.seed, self.dynamic, self.train = seed, dynamic, train
-        self.rows, self.first_row = _local_rows(batch_size)
+        self.rows, self.first_row = local_rows(batch_size)
         count = len(examples) // batch_size if train else -(-len(examples) // batch_size)
         self.steps_per_epoch = min(count, max_batches) if max_batches else count
         if self.steps_per_epoch == 0:
@@ -109,7 +108,7 @@ class RandomWindows:
             raise ValueError(f"a text of {len(tokens)} tokens has no window of {length} + 1")
         self.tokens, self.length, self.batch_size = np.asarray(tokens, np.int32), length, batch_size
         self.seed, self.num_batches = seed, num_batches
-        self.rows, self.first_row = _local_rows(batch_size)
+        self.rows, self.first_row = local_rows(batch_size)
         self.position = 0
 
     def __iter__(self):
@@ -137,68 +136,3 @@ class RandomWindows:
 
     def set_state(self, state: dict) -> None:
         self.position = int(state["position"])
-
-
-class PretrainingSource:
-    """A pretraining run's batches and its held-out evaluation (the objective's loss and metrics)."""
-
-    def __init__(self, config, data, term_weights: dict):
-        self.config, self.data, self.term_weights = config, data, term_weights
-        c = config.data
-        self.windows = c.sampling == "random_windows"
-        if c.sampling not in ("epochs", "random_windows"):
-            raise ValueError(f"data.sampling={c.sampling!r}; choose epochs or random_windows")
-        if self.windows:
-            if config.objective.name != "clm":
-                raise ValueError("data.sampling=random_windows is for the clm objective")
-            separator = data.tokenizer.eos_token_id
-            self.streams = {
-                "train": stream(data.train_documents, separator),
-                "eval": stream(data.eval_documents, separator),
-            }
-            self.num_train, self.num_eval = len(self.streams["train"]), len(self.streams["eval"])
-            self.steps_per_epoch = max(1, self.num_train // (c.batch_size * c.max_length))
-            unit = "tokens"
-        else:
-            self.num_train, self.num_eval = data.num_train, data.num_eval
-            self.steps_per_epoch = self.num_train // c.batch_size
-            unit = "examples"
-        corpus = c.corpus_files or f"tfds {c.corpus_tfds}"
-        self.description = (
-            f"objective {config.objective.name} on {corpus}: {self.num_train:,} train / {self.num_eval:,} held-out "
-            f"{unit}, vocabulary {len(data.tokenizer):,}"
-        )
-
-    has_validation = True
-    selection_metric = "loss"
-
-    def _batches(self, split: str, train: bool, max_batches: int = 0):
-        c, config = self.config.data, self.config
-        batch_size = c.batch_size if train else c.eval_batch_size
-        seed = config.seed if train else config.seed + EVAL_SEED_OFFSET
-        if self.windows:
-            tokens = self.streams["train" if split == "train" else "eval"]
-            return RandomWindows(tokens, c.max_length, batch_size, seed=seed, num_batches=max_batches)
-        examples = self.data.train_examples if split == "train" else self.data.eval_examples
-        collator = make_collator(config, self.data.tokenizer, _local_rows(batch_size)[0])
-        dynamic = train and config.objective.masking == "dynamic"
-        return ExampleBatches(
-            examples, collator, batch_size, seed=seed, dynamic=dynamic, train=train, max_batches=max_batches
-        )
-
-    def train_batches(self):
-        if self.config.objective.masking not in ("static", "dynamic"):
-            raise ValueError(f"objective.masking={self.config.objective.masking!r}; choose static or dynamic")
-        return self._batches("train", train=True)
-
-    def evaluate(self, eval_step, trainable, frozen, mesh, split: str = "validation") -> dict | None:
-        """split "validation": the held-out split (data.eval_batches batches; 0: all of it, random windows: 20);
-        "train": data.eval_train_batches batches of the training split (None when 0), masks static."""
-        c = self.config.data
-        if split == "train":
-            if not c.eval_train_batches:
-                return None
-            batches = self._batches("train", train=False, max_batches=c.eval_train_batches)
-        else:
-            batches = self._batches("eval", train=False, max_batches=c.eval_batches or (20 if self.windows else 0))
-        return evaluate_objective(eval_step, trainable, frozen, batches, mesh, self.term_weights)

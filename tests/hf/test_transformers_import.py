@@ -4,7 +4,7 @@ what it logs is lost."""
 import inspect
 import logging
 
-from plmjax.data.transformers_import import import_transformers
+from plmjax.hf.transformers_import import import_transformers
 
 NOTICE = "PyTorch was not found. Models won't be available"
 

@@ -14,7 +14,6 @@ import plmjax
 from plmjax import peft
 from plmjax.models.model_classes import build_model
 from plmjax.models.presets import PRESETS
-from plmjax.train import partition
 
 WEIGHT_FILE_PATTERNS = ("model*.safetensors", "pytorch_model*.bin")
 
@@ -71,12 +70,13 @@ def _put_host_array(value, sharding):
 
 def build(model_config, num_labels: int, seed: int, peft_config=None) -> ModelSetup:
     """The model named by config.model: an HF directory or a preset name, with the run's settings applied,
-    adapted by config.peft's method when it is one that adds parameters (LoRA, adapters, prompts, ...).
+    adapted by config.peft's method (plmjax.peft.adapt: the model unchanged for the methods that only choose
+    which parameters train, full / head_only / bitfit; their modules on for those that add parameters).
 
     Parameters are always float32 (master weights); model.dtype sets the compute dtype.
     """
     setup = _build_base(model_config, num_labels, seed)
-    if peft_config is None or peft_config.method in partition.RULES_BY_METHOD:
+    if peft_config is None:
         return setup
     options = dict(peft_config.options.to_dict(), extra_trainable=peft_config.extra_trainable)
     setup.model, setup.peft_plan = peft.adapt(peft_config.method, setup.model, **options)

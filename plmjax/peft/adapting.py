@@ -9,35 +9,17 @@ labels every parameter trainable or frozen (plmjax.peft.mask(params, rules) is t
 """
 
 import dataclasses
-import functools
 
 import flax.linen as nn
 import jax
 from flax import traverse_util
 
-from plmjax.peft import adapter, ia3, lora, prefix, prompt_init
-from plmjax.peft.method_spec import TASK_HEADS, MethodSpec, no_changes
+from plmjax.models.hooks import PeftConfig
+from plmjax.peft.method import TASK_HEADS, no_settings
+from plmjax.peft.methods import METHODS
 from plmjax.peft.rules import FROZEN, TRAINABLE, match
+from plmjax.peft.shapes import abstract_params
 
-FULL = MethodSpec("full", "every parameter trains (full fine-tuning)", {}, no_changes, lambda o: [".*"])
-HEAD_ONLY = MethodSpec("head_only", "the task head only (linear probing)", {}, no_changes, lambda o: [])
-BITFIT = MethodSpec("bitfit", "every bias (Ben Zaken et al., 2022)", {}, no_changes, lambda o: [r".*/bias"])
-
-METHODS = {
-    spec.name: spec
-    for spec in (
-        FULL,
-        HEAD_ONLY,
-        BITFIT,
-        lora.METHOD,
-        ia3.METHOD,
-        adapter.HOULSBY,
-        adapter.PFEIFFER,
-        prefix.METHOD,
-        prompt_init.PROMPT_TUNING,
-        prompt_init.P_TUNING,
-    )
-}
 # Options every method takes: train the task head too; a regex of further parameters that train.
 COMMON_OPTIONS = dict(train_head=True, extra_trainable="")
 
@@ -75,21 +57,16 @@ def build_rules(params, trainable_regexes: list[str], train_head: bool, extra_tr
     rules = [(extra_trainable, TRAINABLE)] if extra_trainable else []
     rules += [(regex, TRAINABLE) for regex in dict.fromkeys(trainable_regexes)]
     if train_head and ".*" not in trainable_regexes:
-        # Only models with a task head get the rule: a rule matching nothing is an error in the engine.
-        matched = match(params, [(TASK_HEADS, TRAINABLE), (".*", FROZEN)], allow_unused_rules=True)
-        if any(index == 0 for index, _ in matched.values()):
+        # Only models with a task head not trained already get the rule: a rule that matches nothing (none
+        # there, or all taken by an earlier rule) is an error in the engine.
+        head = len(rules)
+        matched = match(params, [*rules, (TASK_HEADS, TRAINABLE), (".*", FROZEN)], allow_unused_rules=True)
+        if any(index == head for index, _ in matched.values()):
             rules.append((TASK_HEADS, TRAINABLE))
     if ".*" not in trainable_regexes:
         rules.append((".*", FROZEN))
     match(params, rules)  # every rule must match a parameter: a method that found nothing to adapt is an error
     return rules
-
-
-@functools.lru_cache(maxsize=32)
-def abstract_params(model: nn.Module) -> dict:
-    """{path tuple: ShapeDtypeStruct} of every parameter of model (models are hashable; cached)."""
-    variables = jax.eval_shape(model.init, jax.random.key(0), model.dummy_inputs())
-    return traverse_util.flatten_dict(nn.meta.unbox(variables["params"]))
 
 
 def add_parameters(model: nn.Module, params, rng, values: dict | None = None):
@@ -145,6 +122,8 @@ class MethodPlan:
     trainable: tuple[str, ...]  # regexes of the method parameters that train
 
     def add_parameters(self, model: nn.Module, params, rng: jax.Array):
+        if model.config.peft.is_off and not any(METHODS[name].initialise for name in self.names):
+            return params  # full, head_only, bitfit: nothing to add
         init_rng, method_rng = jax.random.split(rng)
         params = add_parameters(model, params, init_rng)
         for index, name in enumerate(self.names):
@@ -170,18 +149,31 @@ def adapt(method, model: nn.Module, **options) -> tuple[nn.Module, MethodPlan]:
     """(the model with the methods' modules on, the plan); parameters are not touched."""
     names = method_names(method)
     per_method, common = method_options(names, options)
-    changes, regexes = {}, []
+    settings, regexes, taken = list(model.config.peft.methods), [], {}
     for name in names:
         spec, spec_options = METHODS[name], per_method[name]
-        new = spec.config_changes(model.config, spec_options)
-        clash = sorted(set(new) & set(changes))
+        clash = sorted(taken.get(param_name) for param_name in spec.param_names if param_name in taken)
         if clash:
-            raise ValueError(f"{name} sets {clash}, already set by another method in {names}: they do not compose")
-        changes.update(new)
+            raise ValueError(f"{name} adds the same parameters as {clash[0]}: they do not compose")
+        taken.update(dict.fromkeys(spec.param_names, name))
+        method_settings = spec.settings(model.config, spec_options)
+        if method_settings is not None:
+            settings.append(method_settings)
         regexes += spec.trainable(spec_options)
-    peft_config = dataclasses.replace(model.config.peft, **changes)
-    adapted = model.clone(config=model.config.replace(peft=peft_config))
+    adapted = model.clone(config=model.config.replace(peft=PeftConfig(tuple(settings))))
     return adapted, MethodPlan(tuple(names), per_method, common, tuple(regexes))
+
+
+def selection_plan(method, **options) -> MethodPlan:
+    """The plan of a method that only chooses which existing parameters train (full, head_only, bitfit), for
+    parameter trees that are not one model's (the two models of ELECTRA or distillation)."""
+    names = method_names(method)
+    adding = [name for name in names if METHODS[name].settings is not no_settings]
+    if adding:
+        raise ValueError(f"{adding} add parameters to a model; here only full, head_only or bitfit apply")
+    per_method, common = method_options(names, options)
+    regexes = [regex for name in names for regex in METHODS[name].trainable(per_method[name])]
+    return MethodPlan(tuple(names), per_method, common, tuple(regexes))
 
 
 def apply(method, model: nn.Module, params, rng: jax.Array | None = None, **options):

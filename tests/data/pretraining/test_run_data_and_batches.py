@@ -4,9 +4,9 @@ tokenizer, resumable batches with static / dynamic masks, and nanoGPT-style rand
 import numpy as np
 
 from plmjax.data import pretraining as pt
+from plmjax.data.pretraining.batches import ExampleBatches, RandomWindows
 from plmjax.data.pretraining.char_tokenizer import CharTokenizer
-from plmjax.train.pretraining_batches import ExampleBatches, RandomWindows
-from plmjax.train.pretraining_inputs import split_held_out
+from plmjax.data.pretraining.run_data import split_held_out
 
 
 def test_one_document_splits_by_tokens_and_many_by_documents():

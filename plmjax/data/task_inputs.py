@@ -1,7 +1,8 @@
-"""The run's data: the task's labels and metrics, its encoded splits, and resumable batch iterators.
+"""A fine-tuning run's data, from its config: the task's labels and metrics, its encoded splits, and resumable
+batch iterators.
 
 Real tasks come from plmjax.data (GLUE, SuperGLUE, stdlib_docs, local files); "synthetic" is random tokens
-with a learnable label (plmjax.train.synthetic), for smoke runs and tests.
+with a learnable label (plmjax.data.synthetic), for smoke runs and tests.
 """
 
 import dataclasses
@@ -9,9 +10,8 @@ import dataclasses
 import jax
 
 from plmjax import data
+from plmjax.data.synthetic import SyntheticTask, synthetic_features
 from plmjax.hf import load_tokenizer
-from plmjax.train import evaluate
-from plmjax.train.synthetic import SyntheticTask, synthetic_features
 
 SYNTHETIC_SIZES = {"train": 1024, "validation": 256}
 
@@ -79,35 +79,3 @@ def batch_iterator(features: dict, batch_size: int, *, seed: int, train: bool, l
         process_index=jax.process_index(),
         process_count=jax.process_count(),
     )
-
-
-class ClassificationSource:
-    """A classification run's batches and its validation metrics (the task's, from every prediction)."""
-
-    def __init__(self, config, data: RunData, num_outputs: int):
-        self.config, self.data = config, data
-        self.num_train, self.num_eval = data.num_train, data.num_eval
-        self.steps_per_epoch = data.num_train // config.data.batch_size
-        self.has_validation = data.eval_features is not None
-        self.selection_metric = data.task.metrics[0]
-        self.description = (
-            f"task {data.task.name}: {data.num_train:,} train / {data.num_eval:,} validation examples, "
-            f"{num_outputs} outputs, metrics {list(data.task.metrics)}"
-        )
-
-    def train_batches(self):
-        c = self.config
-        return batch_iterator(
-            self.data.train_features, c.data.batch_size, seed=c.seed, train=True, length_buckets=c.data.length_buckets
-        )
-
-    def eval_batches(self):
-        c = self.config.data
-        return batch_iterator(
-            self.data.eval_features, c.eval_batch_size, seed=0, train=False, length_buckets=c.length_buckets
-        )
-
-    def evaluate(self, eval_step, trainable, frozen, mesh, split: str = "validation") -> dict | None:
-        if split != "validation" or not self.has_validation:
-            return None
-        return evaluate.evaluate(eval_step, trainable, frozen, self.eval_batches(), mesh, self.data.task.metrics)

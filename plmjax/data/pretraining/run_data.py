@@ -1,7 +1,7 @@
 """A pretraining run's data: the corpus (local text files or a tfds dataset), its held-out split, the
 tokenizer (a directory, or trained on the corpus into the workdir) and the examples the objective needs.
 
-Examples are built once on the host; the collator (pretraining_batches.py) turns each batch of them into fixed
+Examples are built once on the host; the collator (plmjax.data.pretraining.batches) turns each batch of them into fixed
 shapes, with the masking noise drawn per example.
 """
 

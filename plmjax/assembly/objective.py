@@ -1,7 +1,7 @@
 """The objective of a run (config.objective.name) with its model(s), parameters and what they start from.
 
 Single-model objectives (classification, MLM with or without NSP/SOP, causal LM, BART, T5) wrap the model of
-config.model (an HF directory or a preset; model_setup.py) with the head the objective needs. ELECTRA builds a
+config.model (an HF directory or a preset; plmjax.assembly.model) with the head the objective needs. ELECTRA builds a
 generator and a discriminator from a preset; distillation builds a teacher (config.objective.distillation.
 teacher, or config.model) and a half-depth student copied from it, and freezes the teacher.
 """
@@ -15,10 +15,10 @@ from flax import traverse_util
 
 import plmjax
 from plmjax import objectives, peft
+from plmjax.assembly import model as model_setup
 from plmjax.models.init import abstract_params
 from plmjax.models.model_classes import build_model
 from plmjax.models.presets import PRESETS
-from plmjax.train import model_setup
 
 OBJECTIVES = ("classification", "mlm", "clm", "bart", "t5", "electra", "distillation")
 SENTENCE_TASKS = ("", "nsp", "sop")
