@@ -16,6 +16,7 @@ from flax import traverse_util
 import plmjax
 from plmjax import objectives, peft
 from plmjax.assembly import model as model_setup
+from plmjax.models.encoder import NATIVE_SENTENCE_TASK
 from plmjax.models.init import abstract_params
 from plmjax.models.model_classes import build_model
 from plmjax.models.presets import PRESETS
@@ -109,7 +110,7 @@ def build(config, num_labels: int = 0, vocab_size: int | None = None) -> Objecti
     if o.name == "classification":
         objective = objectives.Classification(model, num_labels)
     elif o.name == "mlm" and o.sentence_task:
-        native = {"bert": "nsp", "albert": "sop"}.get(model.config.family)
+        native = NATIVE_SENTENCE_TASK.get(model.config.family)
         if native != o.sentence_task:
             raise ValueError(f"objective.sentence_task={o.sentence_task!r} needs a bert (nsp) or albert (sop) model")
         objective = objectives.MaskedLMWithSentenceRelation(model, max_predictions)

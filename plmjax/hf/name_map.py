@@ -74,12 +74,6 @@ def entry_for(path: tuple[str, ...], modules: dict) -> tuple[Entry, str]:
     return entry, f"{entry.hf_name}.{LEAF_TO_HF[path[-1]]}"
 
 
-def hf_name_for(path: tuple[str, ...], modules: dict) -> tuple[str, str]:
-    """(component, HF name) of one plmjax parameter path; KeyError if the map has no entry."""
-    entry, name = entry_for(path, modules)
-    return entry.component, name
-
-
 def to_hf_layout(path: tuple[str, ...], value: np.ndarray, layout: str = "linear") -> np.ndarray:
     """plmjax Dense kernels are [in, out]; torch Linear weights are [out, in], Conv1D weights [in, out]."""
     if layout == "row":

@@ -28,7 +28,7 @@ HEADS_BY_FAMILY = {
     "electra": _COMMON_HEADS + ("rtd",),
     "distilbert": _COMMON_HEADS,
 }
-# The sentence-relation task each family pretrains with, used by head="pretraining".
+# The sentence-relation task each family pretrains with (the MLM objective with a sentence task checks it).
 NATIVE_SENTENCE_TASK = {"bert": "nsp", "albert": "sop"}
 
 

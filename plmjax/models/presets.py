@@ -68,15 +68,8 @@ _BART = dict(
     final_logits_bias=True,
     classifier_activation="tanh",
 )
-_T5 = dict(
-    family="t5",
-    vocab_size=32128,
-    attention_head_dim=64,
-    hidden_act="relu",
-    hidden_dropout=0.1,
-    attention_dropout=0.1,
-    activation_dropout=0.1,
-    layer_norm_eps=1e-6,
+# What makes a Transformer T5's, whatever its size or version (plmjax.hf.families.t5 reads it too).
+T5_ARCHITECTURE = dict(
     norm_type="rmsnorm",
     pre_norm=True,
     use_bias=False,
@@ -85,6 +78,17 @@ _T5 = dict(
     embedding_norm=False,
     type_vocab_size=0,
     has_pooler=False,
+)
+_T5 = dict(
+    T5_ARCHITECTURE,
+    family="t5",
+    vocab_size=32128,
+    attention_head_dim=64,
+    hidden_act="relu",
+    hidden_dropout=0.1,
+    attention_dropout=0.1,
+    activation_dropout=0.1,
+    layer_norm_eps=1e-6,
     scale_decoder_outputs=True,
     pad_token_id=0,
     eos_token_id=1,

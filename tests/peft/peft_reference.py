@@ -45,6 +45,18 @@ def is_prefix_classifier(reference) -> bool:
     return config is not None and config.peft_type == "PREFIX_TUNING" and hasattr(reference, "cls_layer_name")
 
 
+def _renaming(prepare, old: str, new: str):
+    """prepare, with the `old` key of the model kwargs it returns renamed `new`."""
+
+    def renamed(*args, **kwargs):
+        model_kwargs = prepare(*args, **kwargs)
+        if old in model_kwargs:
+            model_kwargs[new] = model_kwargs.pop(old)
+        return model_kwargs
+
+    return renamed
+
+
 @contextlib.contextmanager
 def prefix_generation(reference):
     """peft's `generate` for a prefix-tuned causal LM, with its generation hook seeing the cache by the name it
@@ -53,23 +65,9 @@ def prefix_generation(reference):
         yield reference
         return
     base_prepare = reference.base_model_prepare_inputs_for_generation
-
-    def prepare_with_old_name(*args, **kwargs):
-        model_kwargs = base_prepare(*args, **kwargs)
-        if "cache" in model_kwargs:
-            model_kwargs["past_key_values"] = model_kwargs.pop("cache")
-        return model_kwargs
-
     peft_prepare = reference.prepare_inputs_for_generation
-
-    def prepare_for_transformers(*args, **kwargs):
-        model_kwargs = peft_prepare(*args, **kwargs)
-        if "past_key_values" in model_kwargs:
-            model_kwargs["cache"] = model_kwargs.pop("past_key_values")
-        return model_kwargs
-
-    reference.base_model_prepare_inputs_for_generation = prepare_with_old_name
-    reference.prepare_inputs_for_generation = prepare_for_transformers
+    reference.base_model_prepare_inputs_for_generation = _renaming(base_prepare, "cache", "past_key_values")
+    reference.prepare_inputs_for_generation = _renaming(peft_prepare, "past_key_values", "cache")
     try:
         yield reference
     finally:

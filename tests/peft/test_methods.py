@@ -61,6 +61,13 @@ COUNT_CASES = [
         lambda: hf_peft.LoraConfig(task_type="SEQ_CLS", r=8, target_modules=["query", "value"]),
         294_912,
     ),
+    # DoRA: LoRA's pairs plus one magnitude per output feature of each adapted kernel.
+    (
+        "dora",
+        dict(rank=8),
+        lambda: hf_peft.LoraConfig(task_type="SEQ_CLS", r=8, target_modules=["query", "value"], use_dora=True),
+        294_912 + 2 * 12 * 768,
+    ),
     (
         "ia3",
         IA3_LIKE_PEFT_BERT,

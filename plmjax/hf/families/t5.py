@@ -9,6 +9,7 @@ import numpy as np
 
 from plmjax.hf.name_map import Entry, FamilySpec, layer_entries, shared_embedding_copies
 from plmjax.models.config import TransformerConfig
+from plmjax.models.presets import T5_ARCHITECTURE
 
 # feed_forward_proj's activation -> plmjax activation name (T5 gated-gelu means the tanh approximation).
 GATED_ACTIVATIONS = {"gelu": "gelu_new"}
@@ -45,14 +46,7 @@ def config_from_hf(hf: dict) -> TransformerConfig:
         pad_token_id=hf.get("pad_token_id", 0),
         eos_token_id=hf.get("eos_token_id", 1),
         decoder_start_token_id=hf.get("decoder_start_token_id", hf.get("pad_token_id", 0)),
-        norm_type="rmsnorm",
-        pre_norm=True,
-        use_bias=False,
-        scale_attention=False,
-        position_embedding_type="relative_buckets",
-        embedding_norm=False,
-        type_vocab_size=0,
-        has_pooler=False,
+        **T5_ARCHITECTURE,
     )
 
 
