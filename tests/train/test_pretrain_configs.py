@@ -33,10 +33,6 @@ def write_corpus(path: str, documents: int = 60, seed: int = 0) -> str:
     return path
 
 
-# Every test here shares the module's runs: one xdist worker takes them all (`--dist loadgroup`), so the runs
-# are made once, not once per worker.
-pytestmark = pytest.mark.xdist_group("pretrain_configs")
-
 # config argument -> extra overrides, for each objective's run.
 RESUMED = "bert_mlm.py:size=tiny,masking=dynamic,nsp=false"
 RUNS = {
