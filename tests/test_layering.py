@@ -14,7 +14,7 @@ from tests.train.runs import REPO
 LAYERS = [
     ("models",),
     ("hf", "generation", "objectives"),
-    ("data", "peft"),
+    ("data", "peft", "prompting"),
     ("assembly",),
     ("train",),
     ("main",),

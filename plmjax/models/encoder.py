@@ -90,10 +90,12 @@ class EncoderModel(nn.Module):
         output_hidden_states: bool = False,
         output_attentions: bool = False,
         masked_positions=None,
+        vocab_ids=None,
     ) -> ModelOutput:
         """masked_positions: [batch, predictions] indices into the output sequence; the MLM head then runs only
         there (logits [batch, predictions, vocab]), as original BERT did with max_predictions_per_seq. On
-        BERT-base at sequence 128 the vocabulary projection over every position is a fifth of a training step."""
+        BERT-base at sequence 128 the vocabulary projection over every position is a fifth of a training step.
+        vocab_ids: [n] word ids; the MLM head's logits for those words only ([..., n]; prompt verbalizers)."""
         c, head = self.config, self.head
         x = self.embeddings(input_ids, token_type_ids, position_ids, deterministic, c.peft.model_extras(self))
         bias = attention_bias(c.peft.input_mask(attention_mask), c.compute_dtype)
@@ -103,7 +105,7 @@ class EncoderModel(nn.Module):
         out = {}
         if head in ("mlm", "pretraining"):
             predicted = hidden if masked_positions is None else gather_positions(hidden, masked_positions)
-            out["logits"] = self.mlm_head(predicted, self.embeddings)
+            out["logits"] = self.mlm_head(predicted, self.embeddings, vocab_ids)
         if head == "pretraining":
             out["sentence_logits"] = self.sentence_head(pooled, deterministic)
         if head in ("nsp", "sop"):

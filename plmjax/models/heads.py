@@ -1,6 +1,7 @@
 """Task and pretraining heads. Each reads the backbone's hidden states."""
 
 import flax.linen as nn
+import jax.numpy as jnp
 
 from plmjax.models.activations import activation
 from plmjax.models.config import TransformerConfig
@@ -39,18 +40,22 @@ class MaskedLMHead(nn.Module):
     config: TransformerConfig
 
     @nn.compact
-    def __call__(self, hidden, embeddings):
+    def __call__(self, hidden, embeddings, vocab_ids=None):
+        """vocab_ids [n]: logits for those words only, [..., n] (prompt-based fine-tuning reads the label words:
+        with tied embeddings a gather of n rows instead of the whole vocabulary)."""
         c = self.config
         h = dense(c, c.embed_size, ("embed", "embed_in"), "transform")(hidden)
         h = activation(c.mlm_head_act or c.hidden_act)(h)
         h = layer_norm(c, "norm", "embed_in")(h)
         if c.tie_word_embeddings:
-            logits = embeddings.attend(h)
+            logits = embeddings.attend(h, vocab_ids)
         else:
             logits = dense(c, c.vocab_size, ("embed_in", "vocab"), "decoder", use_bias=False)(h)
+            logits = logits if vocab_ids is None else jnp.take(logits, vocab_ids, axis=-1)
         bias = self.param(
             "bias", nn.with_logical_partitioning(nn.initializers.zeros_init(), ("vocab",)), (c.vocab_size,)
         )
+        bias = bias if vocab_ids is None else jnp.take(bias, vocab_ids)
         return logits + bias.astype(logits.dtype)
 
 

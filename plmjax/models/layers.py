@@ -186,9 +186,14 @@ class Embeddings(nn.Module):
             x = self.projection(x)
         return x
 
-    def attend(self, hidden):
-        """Logits against the (tied) word embeddings: hidden @ word_embeddings.T."""
-        return self.words().attend(hidden)
+    def attend(self, hidden, vocab_ids=None):
+        """Logits against the (tied) word embeddings: hidden @ word_embeddings.T; with vocab_ids [n], only
+        those rows of the table (hidden @ word_embeddings[vocab_ids].T, a gather instead of the vocabulary)."""
+        words = self.words()
+        if vocab_ids is None:
+            return words.attend(hidden)
+        hidden, table = nn.dtypes.promote_dtype(hidden, jnp.take(words.embedding, vocab_ids, axis=0), dtype=words.dtype)
+        return hidden @ table.T
 
 
 class FeedForward(nn.Module):
