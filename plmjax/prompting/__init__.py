@@ -8,11 +8,13 @@ docs/prompting.md.
     logits = prompt_logits(model, params, batch, verbalizer)     # [batch, classes]
 """
 
+from plmjax.prompting.demonstrations import DemonstrationPool, ensemble
 from plmjax.prompting.logits import collate, prompt_logits, prompt_loss
 from plmjax.prompting.template import EncodedPrompt, Field, Mask, PromptError, Sep, Soft, Template, Text
 from plmjax.prompting.verbalizer import ManualVerbalizer, word_id
 
 __all__ = [
+    "DemonstrationPool",
     "EncodedPrompt",
     "Field",
     "ManualVerbalizer",
@@ -23,6 +25,7 @@ __all__ = [
     "Template",
     "Text",
     "collate",
+    "ensemble",
     "prompt_logits",
     "prompt_loss",
     "word_id",

@@ -105,29 +105,22 @@ class Template:
     def fields(self) -> list[str]:
         return [p.name for p in self.parts if isinstance(p, Field)]
 
-    def encode(self, example: dict, tokenizer, max_length: int, vocab_size: int | None = None) -> EncodedPrompt:
-        """The example's prompt; vocab_size (the model's) numbers soft tokens (needed when there are some)."""
+    def encode(
+        self, example: dict, tokenizer, max_length: int, vocab_size: int | None = None, demonstrations=()
+    ) -> EncodedPrompt:
+        """The example's prompt; vocab_size (the model's) numbers soft tokens (needed when there are some).
+
+        demonstrations: (example, label word id) pairs, LM-BFF's: each after a separator, rendered with this
+        template, the label word in place of the mask (soft tokens only in the query's part). Truncation then
+        shortens the fields of every part and keeps each part's template.
+        """
         start = _special(tokenizer, ("cls_token_id", "bos_token_id"))
         end = _special(tokenizer, ("sep_token_id", "eos_token_id"))
-        pieces, next_soft = [], 0  # (kind, ids, segment) per part
-        segment = 0
-        for part in self.parts:
-            if isinstance(part, Text):
-                pieces.append(("text", _tokens(tokenizer, part.text), segment))
-            elif isinstance(part, Field):
-                pieces.append(("field", _tokens(tokenizer, part.text(example)), segment))
-            elif isinstance(part, Mask):
-                pieces.append(("mask", [_special(tokenizer, ("mask_token_id",))], segment))
-            elif isinstance(part, Sep):
-                pieces.append(("text", [end], segment))
-                segment += 1
-            else:
-                if vocab_size is None:
-                    raise PromptError("a template with Soft tokens needs the model's vocab_size")
-                pieces.append(
-                    ("text", list(range(vocab_size + next_soft, vocab_size + next_soft + part.count)), segment)
-                )
-                next_soft += part.count
+        mask = [_special(tokenizer, ("mask_token_id",))]
+        pieces = self._pieces(example, tokenizer, end, ("mask", mask), vocab_size)
+        for demonstration, label_word_id in demonstrations:
+            pieces.append(("text", [end], pieces[-1][2] if pieces else 0))
+            pieces += self._pieces(demonstration, tokenizer, end, ("text", [int(label_word_id)]), None)
         _truncate(pieces, max_length - 2, self)
         ids, types, mask_position = [start], [0], -1
         for kind, tokens, segment in pieces:
@@ -136,8 +129,30 @@ class Template:
             ids += tokens
             types += [segment] * len(tokens)
         ids.append(end)
-        types.append(segment)
+        types.append(types[-1])
         return EncodedPrompt(np.asarray(ids, np.int32), np.asarray(types, np.int32), mask_position)
+
+    def _pieces(self, example: dict, tokenizer, separator: int, mask_piece, vocab_size) -> list:
+        """[(kind, token ids, segment id)] of this template over one example; Soft parts only with vocab_size
+        given (a demonstration's part has none)."""
+        pieces, next_soft, segment = [], 0, 0
+        for part in self.parts:
+            if isinstance(part, Text):
+                pieces.append(("text", _tokens(tokenizer, part.text), segment))
+            elif isinstance(part, Field):
+                pieces.append(("field", _tokens(tokenizer, part.text(example)), segment))
+            elif isinstance(part, Mask):
+                pieces.append((mask_piece[0], list(mask_piece[1]), segment))
+            elif isinstance(part, Sep):
+                pieces.append(("text", [separator], segment))
+                segment += 1
+            elif mask_piece[0] == "mask":  # Soft, in the query's part only
+                if vocab_size is None:
+                    raise PromptError("a template with Soft tokens needs the model's vocab_size")
+                ids = list(range(vocab_size + next_soft, vocab_size + next_soft + part.count))
+                pieces.append(("text", ids, segment))
+                next_soft += part.count
+        return pieces
 
 
 def _tokens(tokenizer, text: str) -> list[int]:

@@ -1,6 +1,6 @@
 """Prompt logits and the prompt loss equal a direct transformers computation (the MLM logits at the mask,
 gathered on the label words, a class's mean over its words, cross-entropy) on tiny random BERT and RoBERTa, on a
-padded batch; so do the loss's gradients (one prompt-based training step)."""
+padded batch, with and without LM-BFF demonstrations; so do the loss's gradients (one prompt-based step)."""
 
 import jax
 import numpy as np
@@ -8,12 +8,24 @@ import pytest
 import torch
 from flax import traverse_util
 
-from plmjax.prompting import Field, ManualVerbalizer, Mask, Sep, Template, Text, collate, prompt_logits, prompt_loss
+from plmjax.prompting import (
+    DemonstrationPool,
+    Field,
+    ManualVerbalizer,
+    Mask,
+    Sep,
+    Template,
+    Text,
+    collate,
+    prompt_logits,
+    prompt_loss,
+)
 
 EXAMPLES = [
     {"text_a": "the movie was great .", "text_b": "i liked the acting .", "label": 1},
     {"text_a": "the food was bad and the service was slow", "text_b": "i hated it", "label": 0},
     {"text_a": "a fine day", "text_b": "the park was good", "label": 1},
+    {"text_a": "not the best book i have read", "text_b": "the plot was slow", "label": 0},
 ]
 TEMPLATES = {
     "single": Template(Field("text_a"), Text(" it was"), Mask(), Text(".")),
@@ -22,9 +34,21 @@ TEMPLATES = {
 LABEL_WORDS = [["terrible", "bad"], ["great"]]
 
 
-def _batch(tokenizer, template):
-    prompts = [template.encode(example, tokenizer, max_length=24) for example in EXAMPLES]
-    return collate(prompts, tokenizer.pad_token_id, labels=[e["label"] for e in EXAMPLES])
+def _batch(tokenizer, template, verbalizer=None):
+    """The examples' prompts; with a verbalizer, each followed by LM-BFF demonstrations (one per class, drawn
+    from the other examples)."""
+    labels = [e["label"] for e in EXAMPLES]
+    pool = DemonstrationPool(EXAMPLES, labels, 2, seed=0)
+    prompts = []
+    for index, example in enumerate(EXAMPLES):
+        demonstrations = []
+        if verbalizer is not None:
+            chosen = pool.sample(query=index, step=0)
+            demonstrations = [
+                (EXAMPLES[i], verbalizer.word_ids[list(verbalizer.word_class).index(c)]) for c, i in enumerate(chosen)
+            ]
+        prompts.append(template.encode(example, tokenizer, max_length=64, demonstrations=demonstrations))
+    return collate(prompts, tokenizer.pad_token_id, labels=labels)
 
 
 def _torch_reference(reference, batch, verbalizer, family):
@@ -47,12 +71,13 @@ def _torch_reference(reference, batch, verbalizer, family):
     return classes, loss
 
 
+@pytest.mark.parametrize("demonstrations", [False, True])
 @pytest.mark.parametrize("template_name", list(TEMPLATES))
 @pytest.mark.parametrize("family", ["bert", "roberta"])
-def test_prompt_logits_loss_and_gradients_equal_transformers(masked_lm, family, template_name):
+def test_prompt_logits_loss_and_gradients_equal_transformers(masked_lm, family, template_name, demonstrations):
     reference, model, params, tokenizer = masked_lm(family)
     verbalizer = ManualVerbalizer(LABEL_WORDS, tokenizer)
-    batch = _batch(tokenizer, TEMPLATES[template_name])
+    batch = _batch(tokenizer, TEMPLATES[template_name], verbalizer if demonstrations else None)
     assert batch["attention_mask"].min() == 0  # the batch is padded
 
     reference.zero_grad()
@@ -92,5 +117,5 @@ def test_only_the_label_words_are_projected(masked_lm):
                        masked_positions=positions).logits  # fmt: skip
     gathered = model.apply({"params": params}, batch["input_ids"], attention_mask=batch["attention_mask"],
                            masked_positions=positions, vocab_ids=verbalizer.word_ids).logits  # fmt: skip
-    assert gathered.shape == (3, 1, 3)
+    assert gathered.shape == (4, 1, 3)
     np.testing.assert_allclose(np.asarray(gathered), np.asarray(full)[..., verbalizer.word_ids], atol=1e-6, rtol=0)
