@@ -209,7 +209,8 @@ def _expected_files(task: TaskSpec) -> str:
 
 
 def check_local_files(task: TaskSpec, data_dir: str) -> None:
-    """DataError at once, naming the path and the files the task reads, unless data_dir holds some of them."""
+    """DataError at once, naming the path and the files the task reads, unless data_dir holds files of the
+    task's format (some of them, or others to read by name)."""
     alternative = "Leave data_dir unset, or set data.source=tfds, to read the tfds catalog instead."
     if not os.path.isdir(data_dir):
         what = "is a file, not a directory" if os.path.exists(data_dir) else "does not exist"
@@ -217,7 +218,9 @@ def check_local_files(task: TaskSpec, data_dir: str) -> None:
             f"data_dir {data_dir!r} {what}: task {task.name} reads {_expected_files(task)} from it. {alternative}"
         )
     present = set(os.listdir(data_dir))
-    if task.local_files and not present & set(task.local_files.values()):
+    # Any file of the task's format will do: a split can be a file named directly (LM-BFF's "test.tsv").
+    extension = _LOCAL_EXTENSIONS[task.local_format]
+    if task.local_files and not any(name.endswith(extension) for name in present):
         listing = ", ".join(sorted(present)[:8]) + (", ..." if len(present) > 8 else "") if present else "nothing"
         raise DataError(
             f"data_dir {data_dir!r} holds none of the files task {task.name} reads, {_expected_files(task)}; "

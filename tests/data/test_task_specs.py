@@ -162,6 +162,9 @@ def test_get_task_routes_data_dir_and_rejects_unknown_names(tmp_path):
     assert get_task("glue/rte").source == "tfds"
     (tmp_path / "train.tsv").write_text("index\tsentence1\tsentence2\tlabel\n")
     assert get_task("glue/rte", data_dir=str(tmp_path)).source == "local"
+    (tmp_path / "lmbff").mkdir()
+    (tmp_path / "lmbff" / "test.tsv").write_text("index\tsentence1\tsentence2\tlabel\n")  # a split read by name
+    assert get_task("glue/rte", data_dir=str(tmp_path / "lmbff")).source == "local"
     # The catalog only when asked for: data_dir is then tfds' own directory.
     tfds_dir = get_task("glue/rte", data_dir=str(tmp_path / "tfds"), source="tfds")
     assert tfds_dir.source == "tfds" and tfds_dir.tfds_data_dir == str(tmp_path / "tfds")

@@ -1,0 +1,170 @@
+"""A prompt-based fine-tuning step (LM-BFF: the MLM head at the mask, read on the label words) against a
+standard classification step of the same model, and against the same prompt step in transformers (PyTorch), in
+one run on one machine.
+
+Each side runs forward + backward + AdamW on the same random batch (random init, float32, dropout on): plmjax's
+prompt step through plmjax.prompting (the head's transform at the mask position only, a gather of the label
+words' rows of the tied decoder), plmjax's classification step (the [CLS] pooler and a 2-way classifier), and
+transformers' BertForMaskedLM the way LM-BFF's BertForPromptFinetuning computes it (the encoder, the MLM head on
+the mask position's hidden state, the vocabulary logits there, the label words' columns).
+
+    python benchmarks/prompt_step.py                          # BERT-base, batch 16, sequence 128
+    python benchmarks/prompt_step.py --steps=2 --layers=2 --hidden=128 --heads=2 --seq=32   # smoke run
+
+Results and the command that made them: docs/prompting.md.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+
+import jax
+import numpy as np
+import optax
+
+from plmjax.models import EncoderModel, init_params
+from plmjax.objectives.classification import example_losses
+from plmjax.prompting import prompt_logits, prompt_loss
+from plmjax.train.cpu_threefry import unroll_threefry_on_cpu
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bert_train_step import (  # noqa: E402
+    ADAMW,
+    Runner,
+    add_shared_arguments,
+    config_from_args,
+    prepare_process,
+    time_interleaved,
+    torch_adamw,
+)
+
+LABEL_WORDS = (2307, 6659)  # "great", "terrible" in BERT's uncased vocabulary (any two ids time the same)
+
+
+class TwoWords:
+    """A verbalizer of two single-token words, one per class (what prompt_logits reads)."""
+
+    word_ids = np.asarray(LABEL_WORDS, np.int32)
+
+    @staticmethod
+    def class_logits(word_logits):
+        return word_logits
+
+
+def make_batch(vocab_size: int, batch: int, seq: int, seed: int = 0) -> dict:
+    rng = np.random.default_rng(seed)
+    return dict(
+        input_ids=rng.integers(1000, vocab_size, (batch, seq), dtype=np.int32),
+        attention_mask=np.ones((batch, seq), np.int32),
+        token_type_ids=np.zeros((batch, seq), np.int32),
+        mask_positions=rng.integers(1, seq - 1, batch).astype(np.int32),
+        labels=rng.integers(0, 2, batch).astype(np.int32),
+    )
+
+
+def plmjax_runner(config, batch: dict, prompt: bool) -> Runner:
+    model = EncoderModel(config, head="mlm" if prompt else "classification", num_labels=2)
+    params = init_params(model, jax.random.key(0))
+    optimizer = optax.adamw(**ADAMW)
+
+    def loss_fn(params, rng):
+        rngs = {"dropout": rng}
+        if prompt:
+            return prompt_loss(prompt_logits(model, params, batch, TwoWords, False, rngs), batch["labels"])
+        logits = model.apply(
+            {"params": params},
+            batch["input_ids"],
+            attention_mask=batch["attention_mask"],
+            token_type_ids=batch["token_type_ids"],
+            deterministic=False,
+            rngs=rngs,
+        ).logits
+        return example_losses(logits, batch["labels"], 2).mean()
+
+    def train_step(params, opt_state, rng):
+        loss, grads = jax.value_and_grad(loss_fn)(params, rng)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state, loss
+
+    train_step = jax.jit(train_step, donate_argnums=(0, 1))
+    state = [params, optimizer.init(params)]
+    rng = [jax.random.key(1)]
+
+    def step():
+        rng[0], key = jax.random.split(rng[0])
+        state[0], state[1], loss = train_step(state[0], state[1], key)
+        jax.block_until_ready(loss)
+        return float(loss)
+
+    return Runner("plmjax, prompt (mask, label words)" if prompt else "plmjax, classification", step, 0.0)
+
+
+def torch_runner(config, batch: dict) -> Runner:
+    import torch
+    import transformers
+
+    torch.manual_seed(0)
+    hf_config = transformers.BertConfig(
+        vocab_size=config.vocab_size,
+        hidden_size=config.hidden_size,
+        num_hidden_layers=config.num_layers,
+        num_attention_heads=config.num_heads,
+        intermediate_size=config.intermediate_size,
+        max_position_embeddings=config.max_position_embeddings,
+    )
+    model = transformers.BertForMaskedLM._from_config(hf_config, attn_implementation="sdpa").train()
+    optimizer = torch_adamw(model)
+    inputs = {k: torch.as_tensor(batch[k], dtype=torch.long) for k in ("input_ids", "attention_mask", "token_type_ids")}
+    rows = torch.arange(len(batch["labels"]))
+    positions = torch.as_tensor(batch["mask_positions"], dtype=torch.long)
+    words = torch.as_tensor(LABEL_WORDS, dtype=torch.long)
+    labels = torch.as_tensor(batch["labels"], dtype=torch.long)
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        hidden = model.bert(**inputs).last_hidden_state[rows, positions]  # LM-BFF: the mask position only
+        logits = model.cls(hidden)[:, words]  # the vocabulary logits there, then the label words' columns
+        loss = torch.nn.functional.cross_entropy(logits, labels)
+        loss.backward()
+        optimizer.step()
+        return float(loss.detach())
+
+    return Runner("transformers, prompt (LM-BFF's way)", step, 0.0)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--preset", default="bert-base")
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--seq", type=int, default=128)
+    p.add_argument("--steps", type=int, default=5, help="timed steps per side, after the warm-up rounds")
+    add_shared_arguments(p)
+    args = p.parse_args(argv)
+    threads = prepare_process(args)
+    unroll_threefry_on_cpu()
+    config = config_from_args(args)
+    batch = make_batch(config.vocab_size, args.batch, args.seq)
+    print(
+        f"{args.preset}: {config.num_layers} layers, hidden {config.hidden_size}; batch {args.batch} x seq {args.seq}; "
+        f"{threads} threads; jax {jax.__version__}"
+    )
+    runners = [plmjax_runner(config, batch, prompt=True), plmjax_runner(config, batch, prompt=False)]
+    if not args.skip_torch:
+        runners.append(torch_runner(config, batch))
+    time_interleaved(runners, args.steps, args.warmup_rounds)
+    steps = {r.label: statistics.median(r.seconds) for r in runners}
+    prompt, classification = steps[runners[0].label], steps[runners[1].label]
+    print(f"\nmedian of {args.steps} timed steps after {args.warmup_rounds} warm-up rounds")
+    for r in runners:
+        times = " ".join(f"{t:.2f}" for t in r.seconds)
+        print(f"{r.label:40s} {steps[r.label]:7.3f} s/step  loss {r.loss:.4f}  steps {times}")
+    print(f"prompt / classification step time: {prompt / classification:.3f}x (target <= 1.10x)")
+    if not args.skip_torch:
+        print(
+            f"transformers prompt step / plmjax prompt step: {steps[runners[2].label] / prompt:.2f}x (target >= 1.2x)"
+        )
+
+
+if __name__ == "__main__":
+    main()
