@@ -264,13 +264,20 @@ def time_interleaved(runners: list[Runner], steps: int, warmup_rounds: int = 1) 
 # ----------------------------------------------------------------------------------------------- main
 
 
-def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def step_arguments(description: str) -> argparse.ArgumentParser:
+    """The parser of an encoder training-step benchmark: the model preset, the batch, the timed steps, and the
+    switches every benchmark against transformers shares."""
+    p = argparse.ArgumentParser(description=description)
     p.add_argument("--preset", default="bert-base")
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--seq", type=int, default=128)
     p.add_argument("--steps", type=int, default=5, help="timed steps per side, after the warm-up rounds")
     add_shared_arguments(p)
+    return p
+
+
+def parse_args(argv=None):
+    p = step_arguments(__doc__.split("\n\n")[0])
     p.add_argument(
         "--mlm-logits",
         choices=("masked", "all", "both"),

@@ -14,7 +14,6 @@ the mask position's hidden state, the vocabulary logits there, the label words' 
 Results and the command that made them: docs/prompting.md.
 """
 
-import argparse
 import os
 import statistics
 import sys
@@ -32,9 +31,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bert_train_step import (  # noqa: E402
     ADAMW,
     Runner,
-    add_shared_arguments,
     config_from_args,
     prepare_process,
+    step_arguments,
     time_interleaved,
     torch_adamw,
 )
@@ -134,13 +133,7 @@ def torch_runner(config, batch: dict) -> Runner:
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--preset", default="bert-base")
-    p.add_argument("--batch", type=int, default=16)
-    p.add_argument("--seq", type=int, default=128)
-    p.add_argument("--steps", type=int, default=5, help="timed steps per side, after the warm-up rounds")
-    add_shared_arguments(p)
-    args = p.parse_args(argv)
+    args = step_arguments(__doc__.split("\n\n")[0]).parse_args(argv)
     threads = prepare_process(args)
     unroll_threefry_on_cpu()
     config = config_from_args(args)
