@@ -36,6 +36,7 @@ from bert_train_step import (  # noqa: E402
     step_arguments,
     time_interleaved,
     torch_adamw,
+    torch_model,
 )
 
 LABEL_WORDS = (2307, 6659)  # "great", "terrible" in BERT's uncased vocabulary (any two ids time the same)
@@ -101,18 +102,9 @@ def plmjax_runner(config, batch: dict, prompt: bool) -> Runner:
 
 def torch_runner(config, batch: dict) -> Runner:
     import torch
-    import transformers
 
     torch.manual_seed(0)
-    hf_config = transformers.BertConfig(
-        vocab_size=config.vocab_size,
-        hidden_size=config.hidden_size,
-        num_hidden_layers=config.num_layers,
-        num_attention_heads=config.num_heads,
-        intermediate_size=config.intermediate_size,
-        max_position_embeddings=config.max_position_embeddings,
-    )
-    model = transformers.BertForMaskedLM._from_config(hf_config, attn_implementation="sdpa").train()
+    model = torch_model(config).train()
     optimizer = torch_adamw(model)
     inputs = {k: torch.as_tensor(batch[k], dtype=torch.long) for k in ("input_ids", "attention_mask", "token_type_ids")}
     rows = torch.arange(len(batch["labels"]))
