@@ -47,6 +47,9 @@ class MaskedLMHead(nn.Module):
         h = dense(c, c.embed_size, ("embed", "embed_in"), "transform")(hidden)
         h = activation(c.mlm_head_act or c.hidden_act)(h)
         h = layer_norm(c, "norm", "embed_in")(h)
+        # Kept only when the caller asks (apply(..., mutable=["intermediates"])): soft verbalizers (WARP) score
+        # classes against this transformed mask state instead of the vocabulary.
+        self.sow("intermediates", "transformed", h)
         if c.tie_word_embeddings:
             logits = embeddings.attend(h, vocab_ids)
         else:

@@ -5,6 +5,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from plmjax.prompting.mask_outputs import mask_outputs
 from plmjax.prompting.template import EncodedPrompt
 
 
@@ -28,25 +29,16 @@ def collate(prompts: list[EncodedPrompt], pad_token_id: int, labels=None, length
     return batch
 
 
-def prompt_logits(model, params, batch: dict, verbalizer, deterministic: bool = True, rngs=None):
-    """[batch, classes]: the MLM head at each row's mask position, on the verbalizer's words, per class.
+def prompt_logits(
+    model, params, batch: dict, verbalizer, deterministic: bool = True, rngs=None, verbalizer_params=None
+):
+    """[batch, classes]: the verbalizer's class scores at each row's mask position (plmjax.prompting.mask_outputs).
 
     model: an encoder with head="mlm". Only the mask position goes through the head's transform, and only the
     label words' rows of the (tied) decoder are read: a gather, not a vocabulary projection.
     """
-    # Segment ids only where the model has segment embeddings (BERT's two; RoBERTa's checkpoints have one).
-    types = batch.get("token_type_ids") if model.config.type_vocab_size > 1 else None
-    out = model.apply(
-        {"params": params},
-        batch["input_ids"],
-        attention_mask=batch["attention_mask"],
-        token_type_ids=types,
-        masked_positions=jnp.asarray(batch["mask_positions"])[:, None],
-        vocab_ids=jnp.asarray(verbalizer.word_ids),
-        deterministic=deterministic,
-        rngs=rngs,
-    )
-    return verbalizer.class_logits(out.logits[:, 0])
+    outputs = mask_outputs(model, params, batch, verbalizer.word_ids, deterministic, rngs)
+    return verbalizer.scores(verbalizer_params, outputs)
 
 
 def prompt_loss(class_logits, labels, weights=None):

@@ -1,5 +1,14 @@
 """Verbalizers: label words per class, and class scores from the masked LM's logits at the mask.
 
+Every verbalizer has the same small interface, so the prompt objective treats them alike:
+
+    num_classes, word_ids          classes; the words whose MLM logits the model computes at the mask
+    init(rng, model, params)       its own trainable parameters (None: it has none), from the model's
+    scores(own, outputs)           [batch, classes] from a MaskOutputs (plmjax.prompting.mask_outputs)
+    uses_cross_entropy             whether the objective trains it with cross-entropy over those scores
+    term_weights, loss_terms(own, outputs, labels, weights), term_counts(labels, weights)
+                                   any loss terms of its own ({name: (loss_sum, count)}; ProtoVerb's)
+
 ManualVerbalizer maps each class to one or more words. Each word must be one token of the tokenizer's
 vocabulary (LM-BFF's rule); with a byte-level BPE tokenizer (RoBERTa) the word is looked up with a leading
 space, as it appears after other text ("Ġgreat"), as LM-BFF does. A word that is several tokens, or the
@@ -54,6 +63,21 @@ class ManualVerbalizer:
         membership = np.zeros((self.num_classes, len(self.word_ids)), np.float32)
         membership[self.word_class, np.arange(len(self.word_ids))] = 1.0
         self.mean_weights = membership / membership.sum(axis=1, keepdims=True)
+
+    uses_cross_entropy = True
+    term_weights: dict = {}  # noqa: RUF012 (read only)
+
+    def init(self, rng, model, params):
+        return None
+
+    def scores(self, own_params, outputs):
+        return self.class_logits(outputs.word_logits)
+
+    def loss_terms(self, own_params, outputs, labels, weights) -> dict:
+        return {}
+
+    def term_counts(self, labels, weights) -> dict:
+        return {}
 
     def class_logits(self, word_logits):
         """[..., words] logits of the label words -> [..., classes]."""
