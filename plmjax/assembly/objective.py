@@ -20,11 +20,17 @@ from plmjax.models.encoder import NATIVE_SENTENCE_TASK
 from plmjax.models.init import abstract_params
 from plmjax.models.model_classes import build_model
 from plmjax.models.presets import PRESETS
+from plmjax.prompting import from_config as prompt_from_config
+from plmjax.prompting.objective import VERBALIZER, PromptClassification
 
-OBJECTIVES = ("classification", "mlm", "clm", "bart", "t5", "electra", "distillation")
+OBJECTIVES = ("classification", "prompt", "mlm", "clm", "bart", "t5", "electra", "distillation")
+# Objectives that classify a task's examples (data.task) rather than pretrain on a corpus.
+TASK_OBJECTIVES = ("classification", "prompt")
 SENTENCE_TASKS = ("", "nsp", "sop")
-# The distillation teacher never trains: the rule goes before the method's rules.
+# Rules that go before the PEFT method's: the distillation teacher never trains, a verbalizer's own
+# parameters (soft, prototypical) always do.
 FROZEN_TEACHER = ("teacher/.*", peft.FROZEN)
+TRAINED_VERBALIZER = (f"{VERBALIZER}/.*", peft.TRAINABLE)
 
 
 @dataclasses.dataclass
@@ -35,8 +41,9 @@ class ObjectiveSetup:
     seed: int
     base: model_setup.ModelSetup | None = None  # single-model objectives: the model's set-up (HF weights, PEFT)
     teacher_path: str | None = None  # distillation from an HF directory
-    frozen_rules: tuple = ()
+    leading_rules: tuple = ()  # (regex, label) rules before the PEFT method's
     settings: dict = dataclasses.field(default_factory=dict)
+    prompt: prompt_from_config.PromptSpec | None = None  # the prompt objective's template and verbalizer
 
     @property
     def peft_plan(self):
@@ -48,7 +55,13 @@ class ObjectiveSetup:
 
     def abstract_params(self, boxed: bool = False):
         if self.base is not None:
-            return abstract_params(self.base.model, boxed=boxed)
+            shapes = abstract_params(self.base.model, boxed=boxed)
+            if isinstance(self.objective, PromptClassification):
+                # The verbalizer's parameters (no logical axes: replicated) beside the model's.
+                unboxed = nn.meta.unbox(shapes)
+                own = jax.eval_shape(lambda p: self.objective.add_verbalizer_params(p, jax.random.key(0)), unboxed)
+                shapes = {**shapes, **{k: v for k, v in own.items() if k == VERBALIZER}}
+            return shapes
         shapes = jax.eval_shape(self.objective.init, jax.random.key(0))
         if not boxed:
             return shapes
@@ -72,7 +85,13 @@ class ObjectiveSetup:
 
     def init_params(self, shardings):
         if self.base is not None:
-            return self.base.init_params(shardings)
+            if not isinstance(self.objective, PromptClassification) or VERBALIZER not in shardings:
+                return self.base.init_params(shardings)
+            model_shardings = {k: v for k, v in shardings.items() if k != VERBALIZER}
+            params = self.base.init_params(model_shardings)
+            rng = jax.random.fold_in(jax.random.key(self.seed), 2)
+            params = self.objective.add_verbalizer_params(params, rng)
+            return jax.device_put(params, shardings)
         init_rng = jax.random.fold_in(jax.random.key(self.seed), 0)
         if self.teacher_path is None:
             return jax.jit(self.objective.init, out_shardings=shardings)(init_rng)
@@ -86,11 +105,14 @@ def head_of(objective_config) -> str | None:
     name = objective_config.name
     if name == "mlm":
         return "pretraining" if objective_config.sentence_task else "mlm"
+    if name == "prompt":
+        return "mlm"
     return {"clm": "lm", "bart": "lm", "t5": "lm"}.get(name)
 
 
-def build(config, num_labels: int = 0, vocab_size: int | None = None) -> ObjectiveSetup:
-    """The objective of config.objective over config.model; vocab_size (a trained tokenizer's) sizes presets."""
+def build(config, num_labels: int = 0, vocab_size: int | None = None, task=None, tokenizer=None) -> ObjectiveSetup:
+    """The objective of config.objective over config.model; vocab_size (a trained tokenizer's) sizes presets;
+    the prompt objective reads its task's preset prompt and looks its label words up in the tokenizer."""
     o = config.objective
     if o.name not in OBJECTIVES:
         raise ValueError(f"objective.name={o.name!r}; objectives: {OBJECTIVES}")
@@ -109,6 +131,11 @@ def build(config, num_labels: int = 0, vocab_size: int | None = None) -> Objecti
     model = base.model
     if o.name == "classification":
         objective = objectives.Classification(model, num_labels)
+    elif o.name == "prompt":
+        spec = prompt_from_config.build(o.prompt, task, tokenizer)
+        objective = PromptClassification(model, spec.verbalizer)
+        rules = (TRAINED_VERBALIZER,)
+        return ObjectiveSetup(objective, model, {"": model}, config.seed, base=base, leading_rules=rules, prompt=spec)
     elif o.name == "mlm" and o.sentence_task:
         native = NATIVE_SENTENCE_TASK.get(model.config.family)
         if native != o.sentence_task:
@@ -167,6 +194,6 @@ def _two_model_setup(config, model_config, max_predictions) -> ObjectiveSetup:
         {"student": student, "teacher": teacher},
         config.seed,
         teacher_path=teacher_path,
-        frozen_rules=(FROZEN_TEACHER,),
+        leading_rules=(FROZEN_TEACHER,),
         settings=settings,
     )

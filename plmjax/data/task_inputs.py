@@ -23,6 +23,8 @@ class RunData:
     eval_features: dict | None
     num_train: int
     num_eval: int
+    # Another labelled split's features, encoded when first asked for (LM-BFF's "test", after training).
+    split_features: object = None
 
 
 def get_task(data_config):
@@ -43,27 +45,47 @@ def load(config, task, model, tokenizer_path: str | None) -> RunData:
                 size, data_config.max_length, model.config.vocab_size, model.num_labels, seed=config.seed + index
             )
     else:
-        tokenizer_path = data_config.tokenizer or tokenizer_path
-        if tokenizer_path is None:
-            raise data.DataError(f"task {task.name} needs a tokenizer: set data.tokenizer (the model is a preset)")
-        tokenizer = load_tokenizer(tokenizer_path)
+        tokenizer = load_tokenizer(tokenizer_path_for(data_config, task, tokenizer_path))
         for split in ("train", "validation"):
             if split not in task.splits:
                 continue
-            examples = data.read_examples(task, split)
-            if limits[split]:
-                examples = examples[: limits[split]]
-            if not examples:
-                raise data.EmptyDatasetError(f"task {task.name!r} has no {split} examples")
+            examples = read_split(task, split, limits[split])
             features[split] = data.encode(tokenizer, examples, task, data_config.max_length)
     num_train = len(features["train"]["labels"])
-    if num_train < data_config.batch_size:
-        raise data.EmptyDatasetError(
-            f"task {task.name!r} has {num_train} training examples, fewer than one batch of {data_config.batch_size}"
-        )
+    check_batch_size(task, num_train, data_config.batch_size)
     eval_features = features.get("validation")
     num_eval = len(eval_features["labels"]) if eval_features else 0
-    return RunData(task, features["train"], eval_features, num_train, num_eval)
+
+    def split_features(split: str) -> dict:
+        if data_config.task == "synthetic":
+            raise data.DataError(f"the synthetic task has train and validation splits, not {split!r}")
+        return data.encode(tokenizer, read_split(task, split), task, data_config.max_length)
+
+    return RunData(task, features["train"], eval_features, num_train, num_eval, split_features)
+
+
+def tokenizer_path_for(data_config, task, model_path: str | None) -> str:
+    """data.tokenizer, else the model's directory (None for a preset: then data.tokenizer is required)."""
+    path = data_config.tokenizer or model_path
+    if path is None:
+        raise data.DataError(f"task {task.name} needs a tokenizer: set data.tokenizer (the model is a preset)")
+    return path
+
+
+def read_split(task, split: str, limit: int = 0) -> list[dict]:
+    """The split's examples (the first `limit`; 0: all); EmptyDatasetError when there are none."""
+    examples = data.read_examples(task, split)
+    examples = examples[:limit] if limit else examples
+    if not examples:
+        raise data.EmptyDatasetError(f"task {task.name!r} has no {split} examples")
+    return examples
+
+
+def check_batch_size(task, num_train: int, batch_size: int) -> None:
+    if num_train < batch_size:
+        raise data.EmptyDatasetError(
+            f"task {task.name!r} has {num_train} training examples, fewer than one batch of {batch_size}"
+        )
 
 
 def batch_iterator(features: dict, batch_size: int, *, seed: int, train: bool, length_buckets=()):

@@ -199,6 +199,41 @@ TASKS: dict[str, TaskSpec] = {
 }
 
 
+def _lmbff_kshot(name: str, base: TaskSpec | None = None, label_names=(), extension: str = "csv") -> TaskSpec:
+    """A task of LM-BFF's k-shot splits (Gao et al. 2021): data_dir is one split, `<task>/<k>-<seed>/` with its
+    train and dev files; the test file is the task's, one level up (`<task>/test.*`), as LM-BFF lays them out.
+    The single-sentence tasks are `label,sentence` CSV files without a header; the GLUE ones keep GLUE's TSV."""
+    files = {"train": f"train.{extension}", "validation": f"dev.{extension}", "test": f"../test.{extension}"}
+    splits = {"train": "train", "validation": "validation", "test": "test"}
+    if base is not None:
+        return dataclasses.replace(base, name=f"lmbff/{name}", splits=splits, local_files=files, tfds_name=None)
+    return TaskSpec(
+        name=f"lmbff/{name}",
+        text_fields=("sentence",),
+        num_labels=len(label_names),
+        label_names=tuple(label_names),
+        splits=splits,
+        local_format="csv",
+        local_files=files,
+        local_columns={"label": 0, "sentence": 1},
+        local_has_header=False,
+    )
+
+
+# LM-BFF's single-sentence tasks (label indices as in its files) and RTE, whose test set is GLUE's dev set.
+TASKS.update(
+    (task.name, task)
+    for task in (
+        _lmbff_kshot("mr", label_names=("negative", "positive")),
+        _lmbff_kshot("cr", label_names=("negative", "positive")),
+        _lmbff_kshot("mpqa", label_names=("negative", "positive")),
+        _lmbff_kshot("subj", label_names=("subjective", "objective")),
+        _lmbff_kshot("sst-5", label_names=("very negative", "negative", "neutral", "positive", "very positive")),
+        _lmbff_kshot("trec", label_names=("description", "entity", "expression", "human", "location", "number")),
+        _lmbff_kshot("rte", base=TASKS["glue/rte"], extension="tsv"),
+    )
+)
+
 # Where get_task reads a task from: "auto" is local files when a data_dir is given, else the tfds catalog.
 SOURCES = ("auto", "local", "tfds")
 

@@ -35,6 +35,13 @@ class Objective:
         """({term: (loss_sum, count)}, {metric: (correct_sum, count)}); rng drives dropout (and sampling)."""
         raise NotImplementedError
 
+    def evaluation(self, params, batch, rng=None) -> tuple[Terms, Terms, dict]:
+        """(terms, metrics, per-example outputs) of a batch, without dropout: the one evaluation path of every
+        objective. The per-example outputs ({"predictions", "labels"} [batch]) are for task metrics that need
+        every prediction (F1, correlations); objectives without them (pretraining) return {}."""
+        terms, metrics = self.loss_and_metrics(params, batch, rng, deterministic=True)
+        return terms, metrics, {}
+
     def loss_terms(self, params, batch, rng=None, deterministic: bool = True) -> Terms:
         return self.loss_and_metrics(params, batch, rng, deterministic)[0]
 

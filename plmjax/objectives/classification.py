@@ -59,14 +59,20 @@ class Classification(Objective):
 
     def loss_and_metrics(self, params, batch, rng=None, deterministic=True):
         logits = classifier_logits(self.model, params, batch, rng, deterministic)
-        weights = row_weights(batch)
-        losses = {
-            "classification": (
-                jnp.sum(example_losses(logits, batch["labels"], self.num_labels) * weights),
-                jnp.sum(weights),
-            )
-        }
-        if self.num_labels == 1:
-            return losses, {}
-        hits = predictions(logits, self.num_labels) == batch["labels"].astype(jnp.int32)
-        return losses, {"accuracy": (jnp.sum(hits * weights), jnp.sum(weights))}
+        return class_terms(logits, batch, self.num_labels)
+
+    def evaluation(self, params, batch, rng=None):
+        logits = classifier_logits(self.model, params, batch)
+        terms, metrics = class_terms(logits, batch, self.num_labels)
+        return terms, metrics, {"predictions": predictions(logits, self.num_labels), "labels": batch["labels"]}
+
+
+def class_terms(logits, batch, num_labels: int, term: str = "classification"):
+    """({term: (loss sum, count)}, {"accuracy": (hits, count)}) of class logits [batch, classes] (squared
+    error and no accuracy for regression, num_labels == 1), padding rows weighing 0."""
+    weights = row_weights(batch)
+    losses = {term: (jnp.sum(example_losses(logits, batch["labels"], num_labels) * weights), jnp.sum(weights))}
+    if num_labels == 1:
+        return losses, {}
+    hits = predictions(logits, num_labels) == batch["labels"].astype(jnp.int32)
+    return losses, {"accuracy": (jnp.sum(hits * weights), jnp.sum(weights))}

@@ -36,10 +36,12 @@ class DemonstrationPool:
             embeddings = np.asarray(embeddings, np.float32)
             self.embeddings = embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)
 
-    def sample(self, query: int | None, step: int, query_embedding=None) -> list[int]:
-        """One pool index per class, in class order, for the query (its pool index, never chosen for itself;
-        None for a query outside the pool, then query_embedding gives its embedding for "similar")."""
-        rng = np.random.default_rng([self.seed, step, 0 if query is None else query + 1])
+    def sample(self, query: int | None, step: int, query_embedding=None, outside_index: int = 0) -> list[int]:
+        """One pool index per class, in class order, for the query: its pool index (never chosen for itself),
+        or None for a query outside the pool (an evaluation example), then outside_index (its index in its own
+        split) seeds its draw and query_embedding gives its embedding for "similar"."""
+        key = [0, query] if query is not None else [1, outside_index]
+        rng = np.random.default_rng([self.seed, step, *key])
         if self.selection == "similar":
             if query_embedding is None:
                 query_embedding = self.embeddings[query]

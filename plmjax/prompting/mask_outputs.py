@@ -42,13 +42,14 @@ def mask_outputs(model, params, batch: dict, word_ids, deterministic: bool = Tru
     return MaskOutputs(out.logits[:, 0], transformed[:, 0], hidden[:, 0])
 
 
-def label_word_rows(model, params, word_ids) -> tuple[np.ndarray, np.ndarray]:
+def label_word_rows(model, params, word_ids) -> tuple[jax.Array, jax.Array]:
     """(decoder rows [words, embed], decoder bias [words]) of `word_ids`: what the MLM head multiplies the
-    transformed mask state with for those words (the word embeddings when tied, the decoder otherwise)."""
-    word_ids = np.asarray(word_ids)
+    transformed mask state with for those words (the word embeddings when tied, the decoder otherwise).
+    Traceable (jnp only), so a verbalizer's init can run under jax.eval_shape and jit."""
+    word_ids = jnp.asarray(np.asarray(word_ids))
     head = params["mlm_head"]
     if model.config.tie_word_embeddings:
-        rows = np.asarray(params["embeddings"]["word_embeddings"]["embedding"])[word_ids]
+        rows = jnp.take(params["embeddings"]["word_embeddings"]["embedding"], word_ids, axis=0)
     else:
-        rows = np.asarray(head["decoder"]["kernel"])[:, word_ids].T
-    return rows, np.asarray(head["bias"])[word_ids]
+        rows = jnp.take(head["decoder"]["kernel"], word_ids, axis=1).T
+    return rows, jnp.take(head["bias"], word_ids)

@@ -65,9 +65,10 @@ def default_config() -> ml_collections.ConfigDict:
     c.data.eval_train_batches = 0  # pretraining: also the loss on this many training batches ("train_eval")
 
     c.objective = ml_collections.ConfigDict()
-    # classification (data.task), or a pretraining objective on data.corpus_*: mlm (BERT / RoBERTa; with
-    # sentence_task, BERT's MLM + NSP or ALBERT's MLM + SOP), clm (GPT), bart (denoising), t5 (span
-    # corruption), electra (replaced-token detection) or distillation (DistilBERT). See docs/pretraining.md.
+    # classification (data.task), prompt (data.task as cloze questions, below), or a pretraining objective
+    # on data.corpus_*: mlm (BERT / RoBERTa; with sentence_task, BERT's MLM + NSP or ALBERT's MLM + SOP),
+    # clm (GPT), bart (denoising), t5 (span corruption), electra (replaced-token detection) or distillation
+    # (DistilBERT). See docs/pretraining.md and docs/prompting.md.
     c.objective.name = "classification"
     c.objective.sentence_task = ""  # mlm: "", "nsp" (a bert model) or "sop" (an albert model)
     c.objective.masking = "dynamic"  # static: one mask per example; dynamic: a new mask every epoch (RoBERTa)
@@ -95,6 +96,22 @@ def default_config() -> ml_collections.ConfigDict:
             alpha_mlm=2.0,
             alpha_cos=1.0,
             temperature=2.0,
+        )
+    )
+    # prompt (plmjax.prompting, docs/prompting.md): classification of data.task through a masked LM's mask.
+    c.objective.prompt = ml_collections.ConfigDict(
+        dict(
+            # A plmjax.prompting.Template (set in a config file), or a preset's name (plmjax.prompting.presets,
+            # e.g. "lmbff/mr"); None: the preset of data.task.
+            template=None,
+            label_words=None,  # one list of words per class, in class order; None: the preset's
+            # manual, soft (WARP's class embeddings) or prototypical (ProtoVerb); see plmjax.prompting.VERBALIZERS
+            verbalizer="manual",
+            verbalizer_options=ml_collections.ConfigDict(),  # the verbalizer's keyword arguments (open keys)
+            demonstrations="",  # "" (none), random or similar: LM-BFF's, one per class after the query
+            demonstration_sets=1,  # evaluation: average the class scores over this many sets (LM-BFF: 16)
+            top_fraction=0.5,  # similar: draw from this fraction of each class most similar to the query
+            similarity_model="",  # similar: a sentence encoder directory; "": all-MiniLM-L6-v2
         )
     )
 

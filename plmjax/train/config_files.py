@@ -35,6 +35,8 @@ def load_config(spec: str) -> ml_collections.ConfigDict:
     # PEFT method options are open too: plmjax.peft.apply checks their names against the method's.
     if "peft" in config and "options" in config.peft:
         config.peft.options.unlock()
+    if "objective" in config and "prompt" in config.objective:
+        config.objective.prompt.verbalizer_options.unlock()
     return config
 
 

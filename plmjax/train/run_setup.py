@@ -16,11 +16,13 @@ from plmjax.assembly import model as model_setup
 from plmjax.assembly import objective as objective_setup
 from plmjax.data import task_inputs
 from plmjax.data.pretraining import run_data
+from plmjax.hf import load_tokenizer
 from plmjax.train import checkpoint, partition, sharding
 from plmjax.train.optimizer import learning_rate_schedule, make_optimizer
+from plmjax.train.prompt_source import PromptSource
 from plmjax.train.sources import ClassificationSource, PretrainingSource
 from plmjax.train.state import TrainState
-from plmjax.train.step import make_eval_step, make_objective_eval_step, make_objective_train_step
+from plmjax.train.step import make_objective_eval_step, make_objective_train_step
 
 
 @dataclasses.dataclass
@@ -97,20 +99,26 @@ def write_config(config, workdir: str) -> None:
 
 def prepare(config, workdir: str) -> Run:
     # The task first: a missing data directory is reported before anything is written.
-    task = task_inputs.get_task(config.data) if config.objective.name == "classification" else None
+    task_objective = config.objective.name in objective_setup.TASK_OBJECTIVES
+    task = task_inputs.get_task(config.data) if task_objective else None
     os.makedirs(workdir, exist_ok=True)
     write_config(config, workdir)
-    if task is not None:
+    if config.objective.name == "prompt":
+        model_dir = config.model.name_or_path if os.path.isdir(config.model.name_or_path) else None
+        tokenizer = load_tokenizer(task_inputs.tokenizer_path_for(config.data, task, model_dir))
+        setup = objective_setup.build(config, task.num_labels, task=task, tokenizer=tokenizer)
+        weights = setup.objective.term_weights
+        source = PromptSource(config, task, setup.prompt, setup.model.config.vocab_size, weights)
+    elif task is not None:
         num_labels = config.model.num_labels or task.num_labels
         setup = objective_setup.build(config, num_labels)
         data = task_inputs.load(config, task, setup.model, setup.pretrained_path)
-        source = ClassificationSource(config, data, setup.model.num_labels)
-        eval_step_fn = make_eval_step(setup.model, num_labels)
+        source = ClassificationSource(config, data, setup.model.num_labels, setup.objective.term_weights)
     else:
         corpus = run_data.load(config, workdir)
         setup = objective_setup.build(config, vocab_size=len(corpus.tokenizer))
         source = PretrainingSource(config, corpus, setup.objective.term_weights)
-        eval_step_fn = make_objective_eval_step(setup.objective)
+    eval_step_fn = make_objective_eval_step(setup.objective)
     model = setup.model
 
     c = config.train
@@ -125,7 +133,7 @@ def prepare(config, workdir: str) -> Run:
     boxed = setup.abstract_params(boxed=True)
     abstract = nn.meta.unbox(boxed)
     params_shardings = sharding.param_shardings(mesh, boxed)
-    rules = [*setup.frozen_rules, *partition.trainable_rules(config.peft, abstract, setup.peft_plan)]
+    rules = [*setup.leading_rules, *partition.trainable_rules(config.peft, abstract, setup.peft_plan)]
     mask = partition.trainable_mask(abstract, rules)
     abstract_trainable, abstract_frozen = partition.split(abstract, mask)
     trainable_shardings, frozen_shardings = partition.split(params_shardings, mask)

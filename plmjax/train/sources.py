@@ -8,15 +8,15 @@ on the validation (and, for pretraining, training) split, the sizes, steps per e
 from plmjax.data.pretraining.batches import EVAL_SEED_OFFSET, ExampleBatches, RandomWindows, local_rows, make_collator
 from plmjax.data.pretraining.run_data import stream
 from plmjax.data.task_inputs import RunData, batch_iterator
-from plmjax.train import evaluate
 from plmjax.train.evaluate import evaluate_objective
 
 
 class ClassificationSource:
-    """A classification run's batches and its validation metrics (the task's, from every prediction)."""
+    """A classification run's batches and its evaluation: the objective's loss and the task's metrics over
+    every prediction, on the validation split (or another labelled split, e.g. LM-BFF's "test")."""
 
-    def __init__(self, config, data: RunData, num_outputs: int):
-        self.config, self.data = config, data
+    def __init__(self, config, data: RunData, num_outputs: int, term_weights: dict):
+        self.config, self.data, self.term_weights = config, data, term_weights
         self.num_train, self.num_eval = data.num_train, data.num_eval
         self.steps_per_epoch = data.num_train // config.data.batch_size
         self.has_validation = data.eval_features is not None
@@ -32,16 +32,20 @@ class ClassificationSource:
             self.data.train_features, c.data.batch_size, seed=c.seed, train=True, length_buckets=c.data.length_buckets
         )
 
-    def eval_batches(self):
+    def eval_batches(self, split: str = "validation"):
         c = self.config.data
-        return batch_iterator(
-            self.data.eval_features, c.eval_batch_size, seed=0, train=False, length_buckets=c.length_buckets
-        )
+        features = self.data.eval_features if split == "validation" else self.data.split_features(split)
+        return batch_iterator(features, c.eval_batch_size, seed=0, train=False, length_buckets=c.length_buckets)
 
     def evaluate(self, eval_step, trainable, frozen, mesh, split: str = "validation") -> dict | None:
-        if split != "validation" or not self.has_validation:
+        """The split's loss, objective metrics and task metrics; None for "train" (pretraining's training-split
+        estimate) and for a missing validation split."""
+        if split == "train" or (split == "validation" and not self.has_validation):
             return None
-        return evaluate.evaluate(eval_step, trainable, frozen, self.eval_batches(), mesh, self.data.task.metrics)
+        batches = self.eval_batches(split)
+        return evaluate_objective(
+            eval_step, trainable, frozen, batches, mesh, self.term_weights, self.data.task.metrics
+        )
 
 
 class PretrainingSource:

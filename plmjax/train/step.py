@@ -12,11 +12,11 @@ import jax.numpy as jnp
 import optax
 
 from plmjax.objectives.base import ratios, total_loss
-from plmjax.objectives.classification import Classification, classifier_logits, example_losses, predictions
+from plmjax.objectives.classification import Classification, example_losses
 from plmjax.train import partition
 from plmjax.train.state import TrainState
 
-__all__ = ["example_losses", "make_eval_step", "make_objective_eval_step", "make_objective_train_step"]
+__all__ = ["example_losses", "make_objective_eval_step", "make_objective_train_step", "make_train_step"]
 
 
 def _batch_sizes(batch) -> dict:
@@ -79,14 +79,18 @@ def make_objective_train_step(objective, optimizer: optax.GradientTransformation
 
 
 def make_objective_eval_step(objective):
-    """eval_step(trainable, frozen, batch) -> ({term: (sum, count)}, {metric: (correct, count)}, real rows); add
-    them up over an evaluation split and take `total_loss` and `ratios` of the totals (plmjax.train.evaluate)."""
+    """eval_step(trainable, frozen, batch) -> ({term: (sum, count)}, {metric: (correct, count)}, real rows,
+    per-example outputs): add them up over an evaluation split (plmjax.train.evaluate). The same step for
+    every objective; classification and prompting also return each row's prediction and label (and weight)."""
 
     def eval_step(trainable, frozen, batch):
         # A fixed key: evaluation is deterministic (no dropout) but ELECTRA samples its replacements.
         rng = jax.random.key(0)
-        terms, metrics = objective.loss_and_metrics(partition.merge(trainable, frozen), batch, rng, True)
-        return terms, metrics, jnp.sum(batch["weights"].astype(jnp.float32))
+        terms, metrics, examples = objective.evaluation(partition.merge(trainable, frozen), batch, rng)
+        weights = batch["weights"].astype(jnp.float32)
+        if examples:
+            examples = dict(examples, weights=weights)
+        return terms, metrics, jnp.sum(weights), examples
 
     return eval_step
 
@@ -94,21 +98,3 @@ def make_objective_eval_step(objective):
 def make_train_step(model, optimizer: optax.GradientTransformation, num_labels: int, accumulate_steps: int = 1):
     """The classification train step (`Classification(model, num_labels)`)."""
     return make_objective_train_step(Classification(model, num_labels), optimizer, accumulate_steps)
-
-
-def make_eval_step(model, num_labels: int):
-    """eval_step(trainable, frozen, batch) -> per-example predictions plus the loss and weight sums, for
-    classification metrics that need every prediction (F1, correlations)."""
-
-    def eval_step(trainable, frozen, batch):
-        logits = classifier_logits(model, partition.merge(trainable, frozen), batch)
-        weights = batch["weights"].astype(jnp.float32)
-        return {
-            "predictions": predictions(logits, num_labels),
-            "loss_sum": jnp.sum(example_losses(logits, batch["labels"], num_labels) * weights),
-            "weight_sum": jnp.sum(weights),
-            "labels": batch["labels"],
-            "weights": batch["weights"],
-        }
-
-    return eval_step

@@ -13,7 +13,8 @@ from plmjax.train import partition
 from plmjax.train.config import default_config
 from plmjax.train.optimizer import make_optimizer
 from plmjax.train.state import TrainState
-from plmjax.train.step import example_losses, make_eval_step, make_train_step
+from plmjax.objectives import Classification
+from plmjax.train.step import example_losses, make_objective_eval_step, make_train_step
 
 TINY = dict(vocab_size=64, hidden_size=16, num_layers=2, num_heads=2, intermediate_size=32, max_position_embeddings=16)
 
@@ -122,12 +123,15 @@ def test_loss_is_the_hand_computed_weighted_mean():
 
     def eval_and_logits(params, batch):
         logits = model.apply({"params": params}, batch["input_ids"], attention_mask=batch["attention_mask"]).logits
-        return make_eval_step(model, 2)(params, {}, batch), logits
+        return make_objective_eval_step(Classification(model, 2))(params, {}, batch), logits
 
-    out, logits = _run(eval_and_logits, params, batch)
+    (terms, metrics, rows, examples), logits = _run(eval_and_logits, params, batch)
     losses = optax.softmax_cross_entropy_with_integer_labels(logits, batch["labels"])
-    np.testing.assert_allclose(out["loss_sum"] / out["weight_sum"], np.mean(losses[:5]), rtol=1e-5)
-    np.testing.assert_array_equal(out["predictions"], np.argmax(logits, -1))
+    loss_sum, count = terms["classification"]
+    np.testing.assert_allclose(loss_sum / count, np.mean(losses[:5]), rtol=1e-5)
+    assert float(rows) == 5.0 and float(metrics["accuracy"][1]) == 5.0
+    np.testing.assert_array_equal(examples["predictions"], np.argmax(logits, -1))
+    np.testing.assert_array_equal(examples["weights"], batch["weights"])
 
 
 def test_bfloat16_compute_with_remat_keeps_float32_master_weights():

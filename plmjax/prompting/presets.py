@@ -1,0 +1,40 @@
+"""LM-BFF's manual prompts (Gao et al. 2021, Table 1): a template and label words per task, in the class order
+of plmjax's task (plmjax.data.tasks). Words are lower case: they are looked up in the model's vocabulary (an
+uncased one has no "Great"), and a cased model takes the same words.
+
+A config names one by its task (`objective.prompt.template = "lmbff/mr"`), or the task's own is used."""
+
+from plmjax.prompting.template import Field, Mask, Template, Text
+
+SENTIMENT = Template(Field("text_a"), Text(" It was"), Mask(), Text("."))
+# "<S1>? [MASK], <S2>": the premise without its final punctuation, the hypothesis with a lower-case first letter.
+ENTAILMENT = Template(
+    Field("text_a", strip_final_punctuation=True),
+    Text("?"),
+    Mask(),
+    Text(","),
+    Field("text_b", lower_first=True, leading_space=True),
+)
+
+PROMPTS: dict[str, tuple[Template, list[list[str]]]] = {
+    "lmbff/mr": (SENTIMENT, [["terrible"], ["great"]]),
+    "lmbff/cr": (SENTIMENT, [["terrible"], ["great"]]),
+    "lmbff/mpqa": (SENTIMENT, [["terrible"], ["great"]]),
+    "lmbff/sst-5": (SENTIMENT, [["terrible"], ["bad"], ["okay"], ["good"], ["great"]]),
+    "lmbff/subj": (Template(Field("text_a"), Text(" This is"), Mask(), Text(".")), [["subjective"], ["objective"]]),
+    "lmbff/trec": (
+        Template(Mask(), Text(":"), Field("text_a", leading_space=True)),
+        [["description"], ["entity"], ["expression"], ["human"], ["location"], ["number"]],
+    ),
+    "lmbff/rte": (ENTAILMENT, [["yes"], ["no"]]),
+    "glue/rte": (ENTAILMENT, [["yes"], ["no"]]),
+    "glue/sst2": (SENTIMENT, [["terrible"], ["great"]]),
+    "glue/qnli": (ENTAILMENT, [["yes"], ["no"]]),
+    "glue/mnli": (ENTAILMENT, [["yes"], ["maybe"], ["no"]]),
+}
+
+
+def prompt_for(task_name: str) -> tuple[Template, list[list[str]]]:
+    if task_name not in PROMPTS:
+        raise KeyError(f"no preset prompt for task {task_name!r}; presets: {sorted(PROMPTS)}")
+    return PROMPTS[task_name]

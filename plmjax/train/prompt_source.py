@@ -1,0 +1,99 @@
+"""A prompt run's batches and evaluation (objective.name = "prompt"): the task's examples as prompts
+(plmjax.prompting.prompt_data), with LM-BFF's demonstrations when objective.prompt.demonstrations is set.
+Evaluation is the classification source's: the objective's loss and the task's metrics over every prediction.
+"""
+
+import jax
+import numpy as np
+
+from plmjax.data.task_inputs import RunData, check_batch_size, read_split
+from plmjax.prompting.demonstrations import DemonstrationPool
+from plmjax.prompting.prompt_data import DemonstrationBatches, as_prompt_example, encode_prompts
+from plmjax.train.sources import ClassificationSource
+
+
+def sentence_embeddings(examples: list[dict], model_path: str) -> np.ndarray:
+    """LM-BFF's similarity space: a sentence encoder's embedding of each example's text (a pair joined by a
+    space), by default all-MiniLM-L6-v2."""
+    import plmjax
+    from plmjax.hf.bundled import minilm_path
+    from plmjax.models.sentence_encoder import encode_sentences
+
+    path = model_path or minilm_path()
+    model, params = plmjax.from_pretrained(path)
+    texts = [" ".join(e[k] for k in ("text_a", "text_b") if k in e) for e in examples]
+    return encode_sentences(model, params, plmjax.load_tokenizer(path), texts)
+
+
+class PromptSource(ClassificationSource):
+    def __init__(self, config, task, spec, vocab_size: int, term_weights: dict):
+        c, p = config.data, config.objective.prompt
+        self.spec, self.vocab_size, self.prompt_config = spec, vocab_size, p
+        read = lambda split, limit=0: [as_prompt_example(e, task.text_fields) for e in read_split(task, split, limit)]  # noqa: E731
+        self.train_examples = read("train", c.max_train_examples)
+        check_batch_size(task, len(self.train_examples), c.batch_size)
+        eval_examples = read("validation", c.max_eval_examples) if "validation" in task.splits else None
+        self._read = read
+        self.demonstrations = p.demonstrations
+        if p.demonstrations not in ("", "random", "similar"):
+            raise ValueError(f"objective.prompt.demonstrations={p.demonstrations!r}; choose '', random or similar")
+        if p.demonstrations:
+            labels = [e["label"] for e in self.train_examples]
+            embeddings = None
+            if p.demonstrations == "similar":
+                embeddings = sentence_embeddings(self.train_examples, p.similarity_model)
+            self.pool = DemonstrationPool(
+                self.train_examples,
+                labels,
+                task.num_labels,
+                selection=p.demonstrations,
+                embeddings=embeddings,
+                top_fraction=p.top_fraction,
+                seed=config.seed,
+            )
+            train_features = {"labels": np.asarray(labels, np.int32)}
+            eval_features = None if eval_examples is None else {"examples": eval_examples}
+        else:
+            train_features = self._encode(self.train_examples)
+            eval_features = None if eval_examples is None else self._encode(eval_examples)
+        num_eval = 0 if eval_examples is None else len(eval_examples)
+        split_features = lambda split: self._features(read(split))  # noqa: E731
+        data = RunData(task, train_features, eval_features, len(self.train_examples), num_eval, split_features)
+        super().__init__(config, data, task.num_labels, term_weights)
+        self.description += f"; prompt {spec.template}, label words {spec.label_words}" + (
+            f", {p.demonstrations} demonstrations" if p.demonstrations else ""
+        )
+
+    def _encode(self, examples):
+        return encode_prompts(examples, self.spec.template, self.spec.tokenizer, self.config.data.max_length,
+                              self.vocab_size)  # fmt: skip
+
+    def _features(self, examples):
+        return {"examples": examples} if self.demonstrations else self._encode(examples)
+
+    def _demonstration_batches(self, queries, train: bool, in_pool: bool, embeddings=None):
+        c = self.config
+        return DemonstrationBatches(
+            queries, self.pool, self.spec.template, self.spec.tokenizer, self.spec.demo_word_ids,
+            c.data.max_length, self.vocab_size, c.data.batch_size if train else c.data.eval_batch_size,
+            seed=c.seed, train=train, sets=1 if train else self.prompt_config.demonstration_sets,
+            in_pool=in_pool, query_embeddings=embeddings,
+            process_index=jax.process_index(), process_count=jax.process_count(),
+        )  # fmt: skip
+
+    def train_batches(self):
+        if not self.demonstrations:
+            return super().train_batches()
+        return self._demonstration_batches(self.train_examples, train=True, in_pool=True)
+
+    def eval_batches(self, split: str = "validation"):
+        if not self.demonstrations:
+            return super().eval_batches(split)
+        features = self.data.eval_features if split == "validation" else self.data.split_features(split)
+        queries = features["examples"]
+        embeddings = None
+        if self.demonstrations == "similar":
+            embeddings = features.setdefault(
+                "embeddings", sentence_embeddings(queries, self.prompt_config.similarity_model)
+            )
+        return self._demonstration_batches(queries, train=False, in_pool=False, embeddings=embeddings)
