@@ -110,7 +110,9 @@ def head_of(objective_config) -> str | None:
     return {"clm": "lm", "bart": "lm", "t5": "lm"}.get(name)
 
 
-def build(config, num_labels: int = 0, vocab_size: int | None = None, task=None, tokenizer=None) -> ObjectiveSetup:
+def build(
+    config, num_labels: int = 0, vocab_size: int | None = None, task=None, tokenizer=None, searched_words=None
+) -> ObjectiveSetup:
     """The objective of config.objective over config.model; vocab_size (a trained tokenizer's) sizes presets;
     the prompt objective reads its task's preset prompt and looks its label words up in the tokenizer."""
     o = config.objective
@@ -132,7 +134,7 @@ def build(config, num_labels: int = 0, vocab_size: int | None = None, task=None,
     if o.name == "classification":
         objective = objectives.Classification(model, num_labels)
     elif o.name == "prompt":
-        spec = prompt_from_config.build(o.prompt, task, tokenizer)
+        spec = prompt_from_config.build(o.prompt, task, tokenizer, searched_words)
         objective = PromptClassification(model, spec.verbalizer)
         rules = (TRAINED_VERBALIZER,)
         return ObjectiveSetup(objective, model, {"": model}, config.seed, base=base, leading_rules=rules, prompt=spec)

@@ -25,7 +25,8 @@ def mask_outputs(model, params, batch: dict, word_ids, deterministic: bool = Tru
     token_type_ids, mask_positions [batch]) and read it at each row's mask."""
     # Segment ids only where the model has segment embeddings (BERT's two; RoBERTa's checkpoints have one).
     types = batch.get("token_type_ids") if model.config.type_vocab_size > 1 else None
-    positions = jnp.asarray(batch["mask_positions"])[:, None]
+    # Soft prompts in front of the input (prompt tuning's "prefix" placement) come first in the outputs too.
+    positions = jnp.asarray(batch["mask_positions"])[:, None] + model.config.peft.leading_tokens
     out, state = model.apply(
         {"params": params},
         batch["input_ids"],

@@ -104,7 +104,11 @@ def default_config() -> ml_collections.ConfigDict:
             # A plmjax.prompting.Template (set in a config file), or a preset's name (plmjax.prompting.presets,
             # e.g. "lmbff/mr"); None: the preset of data.task.
             template=None,
-            label_words=None,  # one list of words per class, in class order; None: the preset's
+            # One list of words per class, in class order; None: the preset's; "auto": LM-BFF's search on the
+            # training split, re-ranked on dev (plmjax.prompting.auto_label_words).
+            label_words=None,
+            search_candidates=0,  # "auto": candidate words per class (0: LM-BFF's 100, capped)
+            search_assignments=20,  # "auto": assignments kept by training accuracy, re-ranked on dev
             # manual, soft (WARP's class embeddings) or prototypical (ProtoVerb); see plmjax.prompting.VERBALIZERS
             verbalizer="manual",
             verbalizer_options=ml_collections.ConfigDict(),  # the verbalizer's keyword arguments (open keys)

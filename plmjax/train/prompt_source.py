@@ -7,6 +7,8 @@ import jax
 import numpy as np
 
 from plmjax.data.task_inputs import RunData, check_batch_size, read_split
+from plmjax.prompting import auto_label_words
+from plmjax.prompting import from_config as prompt_from_config
 from plmjax.prompting.demonstrations import DemonstrationPool
 from plmjax.prompting.prompt_data import DemonstrationBatches, as_prompt_example, encode_prompts
 from plmjax.train.sources import ClassificationSource
@@ -25,15 +27,27 @@ def sentence_embeddings(examples: list[dict], model_path: str) -> np.ndarray:
     return encode_sentences(model, params, plmjax.load_tokenizer(path), texts)
 
 
+def _read(task, split: str, limit: int = 0) -> list[dict]:
+    return [as_prompt_example(e, task.text_fields) for e in read_split(task, split, limit)]
+
+
 class PromptSource(ClassificationSource):
+    @staticmethod
+    def search_label_words(config, task, tokenizer, workdir: str) -> list[list[str]]:
+        """LM-BFF's automatic label words on the run's train and dev splits (plmjax.prompting.auto_label_words)."""
+        c = config.data
+        dev = _read(task, "validation", c.max_eval_examples) if "validation" in task.splits else None
+        template = prompt_from_config.template_of(config.objective.prompt, task)
+        train = _read(task, "train", c.max_train_examples)
+        return auto_label_words.for_run(config, task, tokenizer, template, train, dev, workdir)
+
     def __init__(self, config, task, spec, vocab_size: int, term_weights: dict):
         c, p = config.data, config.objective.prompt
-        self.spec, self.vocab_size, self.prompt_config = spec, vocab_size, p
-        read = lambda split, limit=0: [as_prompt_example(e, task.text_fields) for e in read_split(task, split, limit)]  # noqa: E731
+        self.config, self.spec, self.vocab_size, self.prompt_config = config, spec, vocab_size, p
+        read = lambda split, limit=0: _read(task, split, limit)  # noqa: E731
         self.train_examples = read("train", c.max_train_examples)
         check_batch_size(task, len(self.train_examples), c.batch_size)
         eval_examples = read("validation", c.max_eval_examples) if "validation" in task.splits else None
-        self._read = read
         self.demonstrations = p.demonstrations
         if p.demonstrations not in ("", "random", "similar"):
             raise ValueError(f"objective.prompt.demonstrations={p.demonstrations!r}; choose '', random or similar")

@@ -106,7 +106,10 @@ def prepare(config, workdir: str) -> Run:
     if config.objective.name == "prompt":
         model_dir = config.model.name_or_path if os.path.isdir(config.model.name_or_path) else None
         tokenizer = load_tokenizer(task_inputs.tokenizer_path_for(config.data, task, model_dir))
-        setup = objective_setup.build(config, task.num_labels, task=task, tokenizer=tokenizer)
+        searched = None
+        if config.objective.prompt.label_words == "auto":
+            searched = PromptSource.search_label_words(config, task, tokenizer, workdir)
+        setup = objective_setup.build(config, task.num_labels, task=task, tokenizer=tokenizer, searched_words=searched)
         weights = setup.objective.term_weights
         source = PromptSource(config, task, setup.prompt, setup.model.config.vocab_size, weights)
     elif task is not None:

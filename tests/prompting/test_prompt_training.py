@@ -1,0 +1,118 @@
+"""The prompt objective in the trainer, through the few-shot runner (configs/lmbff.py, plmjax.train.few_shot), on
+a tiny random BERT masked LM and LM-BFF-style files: zero-shot scores equal a direct prompt_logits evaluation,
+training selects the checkpoint best on dev, soft prompts in front of the input read the right mask position,
+and bad prompts are clear errors."""
+
+import json
+import os
+import random
+
+import jax
+import numpy as np
+import pytest
+
+import plmjax
+from plmjax.prompting import ManualVerbalizer, PromptError, collate, prompt_logits
+from plmjax.prompting.objective import PromptClassification
+from plmjax.prompting.presets import prompt_for
+from plmjax.train import few_shot
+from tests.hf.tiny_models import make_hf_model
+from tests.prompting.conftest import wordpiece_tokenizer
+
+CONFIG = os.path.join(os.path.dirname(__file__), "..", "..", "configs", "lmbff.py")
+POSITIVE, NEGATIVE = ["great", "good", "fine", "best"], ["terrible", "bad", "slow", "hated"]
+
+
+def _rows(rng, n):
+    lines = []
+    for i in range(n):
+        label = i % 2
+        word = rng.choice(POSITIVE if label else NEGATIVE)
+        lines.append(f"{label},the movie was {word} and the {rng.choice(['plot', 'acting'])} was {word} .")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture(scope="module")
+def lmbff_like(tmp_path_factory):
+    """(model dir, data root): a tiny BERT masked LM with its tokenizer, and data/mr/16-<seed>/{train,dev}.csv
+    plus data/mr/test.csv for seeds 13 and 21."""
+    root = tmp_path_factory.mktemp("lmbff")
+    model_dir = str(root / "bert")
+    make_hf_model("bert", "mlm").save_pretrained(model_dir)
+    wordpiece_tokenizer().save_pretrained(model_dir)
+    rng = random.Random(0)
+    for seed in (13, 21):
+        os.makedirs(root / "data" / "mr" / f"16-{seed}")
+        for split in ("train", "dev"):
+            (root / "data" / "mr" / f"16-{seed}" / f"{split}.csv").write_text(_rows(rng, 16))
+    (root / "data" / "mr" / "test.csv").write_text(_rows(rng, 40))
+    return model_dir, str(root / "data")
+
+
+def _run(lmbff_like, workdir, extra_arg="", *flags):
+    model_dir, data = lmbff_like
+    arg = f"task=mr,model={model_dir},data={data}{extra_arg}"
+    return few_shot.main([f"--config={CONFIG}:{arg}", f"--workdir={workdir}", "--seeds=13,21", *flags,
+                          "--config.data.length_buckets=()", "--config.data.max_length=32"])  # fmt: skip
+
+
+def test_zero_shot_scores_equal_a_direct_prompt_logits_evaluation(lmbff_like, tmp_path):
+    out = _run(lmbff_like, str(tmp_path), ",method=prompt", "--zero-shot")
+    model, params = plmjax.from_pretrained(lmbff_like[0], head="mlm")
+    tokenizer = plmjax.load_tokenizer(lmbff_like[0])
+    template, words = prompt_for("lmbff/mr")
+    lines = open(os.path.join(lmbff_like[1], "mr", "test.csv")).read().split("\n")[:-1]
+    examples = [{"text_a": line.split(",", 1)[1]} for line in lines]
+    labels = np.asarray([int(line[0]) for line in lines])
+    batch = collate([template.encode(e, tokenizer, 32) for e in examples], tokenizer.pad_token_id)
+    logits = prompt_logits(model, params, batch, ManualVerbalizer(words, tokenizer))
+    expected = float(np.mean(np.argmax(logits, -1) == labels))
+    for row in out["rows"]:
+        assert row["step"] == 0
+        np.testing.assert_allclose(row["test"]["accuracy"], expected, rtol=1e-6)
+        assert row["majority"] == 0.5
+    rows = [json.loads(line) for line in open(tmp_path / "metrics.jsonl")]
+    assert [r["seed"] for r in rows] == [13, 21]
+    assert f"**{100 * expected:.1f} (0.0)**" in open(tmp_path / "results.md").read()
+
+
+def test_training_keeps_the_checkpoint_best_on_dev_and_reports_mean_and_std(lmbff_like, tmp_path):
+    out = _run(lmbff_like, str(tmp_path), ",method=prompt,steps=24,learning_rate=0.003")
+    for row in out["rows"]:
+        logged = [json.loads(line) for line in open(tmp_path / f"seed-{row['seed']}" / "metrics.jsonl")]
+        dev = {r["step"]: r["accuracy"] for r in logged if r.get("split") == "validation" and "accuracy" in r}
+        assert len(dev) >= 4 and row["validation"]["accuracy"] == max(dev.values())
+        assert dev[row["step"]] == max(dev.values())
+    values = [100 * row["test"]["accuracy"] for row in out["rows"]]
+    assert out["summary"]["mean"] == pytest.approx(np.mean(values)) and out["summary"]["std"] == pytest.approx(
+        np.std(values)
+    )
+    assert max(values) > 60.0  # the planted sentiment words are learnable in 24 steps
+
+
+def test_a_soft_prompt_in_front_of_the_input_moves_the_mask_it_reads(masked_lm):
+    _, model, params, tokenizer = masked_lm("bert")
+    adapted, adapted_params, _ = plmjax.peft.apply("prompt", model, params, length=3, rng=jax.random.key(0))
+    template, _ = prompt_for("lmbff/mr")
+    verbalizer = ManualVerbalizer([["terrible"], ["great"]], tokenizer)
+    prompts = [template.encode({"text_a": t}, tokenizer, 16) for t in ("a fine day", "the plot was slow .")]
+    batch = collate(prompts, tokenizer.pad_token_id, labels=[1, 0])
+    scores, _ = PromptClassification(adapted, verbalizer).scores(adapted_params, batch)
+    full = adapted.apply({"params": adapted_params}, batch["input_ids"], attention_mask=batch["attention_mask"],
+                         token_type_ids=batch["token_type_ids"]).logits  # fmt: skip
+    at_mask = np.asarray(full)[np.arange(2), batch["mask_positions"] + 3][:, verbalizer.word_ids]
+    np.testing.assert_allclose(scores, at_mask, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("--config.objective.prompt.label_words=[['bad']]", "label_words has 1 entries but task lmbff/mr has 2"),
+        ("--config.objective.prompt.label_words=[['bad'],['zzqx']]", "label word 'zzqx' is not one token"),
+        ("--config.objective.prompt.template=lmbff/rte", "fields ['text_b'] that task lmbff/mr lacks"),
+        ("--config.objective.prompt.verbalizer=cosine", "verbalizers: ['manual', 'prototypical', 'soft']"),
+    ],
+)
+def test_bad_prompts_are_errors_that_name_the_culprit(lmbff_like, tmp_path, override, message):
+    with pytest.raises(PromptError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        _run(lmbff_like, str(tmp_path), ",method=prompt", "--zero-shot", override)
