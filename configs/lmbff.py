@@ -11,8 +11,9 @@ Arguments (after the colon, comma-separated):
   method  finetune (a classifier head on [CLS], LM-BFF's "fine-tuning"), prompt (LM-BFF's manual template and
           label words, plmjax.prompting.presets), prompt_demos (prompt + demonstrations: one per class, drawn
           from the most similar half by all-MiniLM-L6-v2 embeddings), auto_words (prompt with LM-BFF's automatic
-          label words, searched on train and re-ranked on dev: plmjax.prompting.auto_label_words), prompt_tuning (prompt, training only 20
-          soft tokens in front of the input), lora (prompt, training only LoRA on query and value)
+          label words, searched on train and re-ranked on dev: plmjax.prompting.auto_label_words),
+          prompt_tuning (prompt, training only 20 soft tokens in front of the input), lora (prompt, training
+          only LoRA on query and value)
   model   an HF masked-LM directory (default: all-MiniLM-L6-v2 with the MLM head plmjax trains for it,
           docs/masked_lm_head.md: $PLMJAX_MLM, or /tmp/minilm_mlm_head_top2/hf_mlm)
   data    LM-BFF's k-shot folder (default <data root>/lmbff_kshot); k (16), seed (13)

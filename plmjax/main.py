@@ -79,12 +79,13 @@ def main(argv: list[str] | None = None) -> dict:
 def run_from_command_line() -> None:
     """main(), with the errors bad input causes shown as one clear message (exit status 1), not a traceback."""
     from plmjax.data import DataError
+    from plmjax.prompting import PromptError
     from plmjax.train.checkpoint import CheckpointMismatchError
     from plmjax.train.loop import TrainingDivergedError
 
     try:
         main()
-    except (DataError, CheckpointMismatchError, TrainingDivergedError) as error:
+    except (DataError, PromptError, CheckpointMismatchError, TrainingDivergedError) as error:
         print(f"error: {type(error).__name__}: {error}", file=sys.stderr)
         raise SystemExit(1) from None
 

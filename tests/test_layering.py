@@ -14,7 +14,8 @@ from tests.train.runs import REPO
 LAYERS = [
     ("models",),
     ("hf", "generation", "objectives"),
-    ("data", "peft", "prompting"),
+    ("data", "peft"),
+    ("prompting",),  # prompts are task data (data.batching) read through a masked LM
     ("assembly",),
     ("train",),
     ("main",),

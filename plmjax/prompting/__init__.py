@@ -10,6 +10,11 @@ docs/prompting.md.
 
 from plmjax.prompting.demonstrations import DemonstrationPool, ensemble
 from plmjax.prompting.logits import collate, prompt_logits, prompt_loss
+from plmjax.prompting.mask_outputs import MaskOutputs, mask_outputs
+from plmjax.prompting.objective import PromptClassification
+from plmjax.prompting.presets import PROMPTS
+from plmjax.prompting.proto_verbalizer import PrototypicalVerbalizer
+from plmjax.prompting.soft_verbalizer import SoftVerbalizer
 from plmjax.prompting.template import EncodedPrompt, Field, Mask, PromptError, Sep, Soft, Template, Text
 from plmjax.prompting.verbalizer import ManualVerbalizer, word_id
 
@@ -19,6 +24,11 @@ __all__ = [
     "Field",
     "ManualVerbalizer",
     "Mask",
+    "MaskOutputs",
+    "PROMPTS",
+    "PromptClassification",
+    "PrototypicalVerbalizer",
+    "SoftVerbalizer",
     "PromptError",
     "Sep",
     "Soft",
@@ -26,6 +36,7 @@ __all__ = [
     "Text",
     "collate",
     "ensemble",
+    "mask_outputs",
     "prompt_logits",
     "prompt_loss",
     "word_id",

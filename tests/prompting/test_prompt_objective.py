@@ -70,8 +70,9 @@ def test_an_ensemble_of_demonstration_sets_averages_their_class_logits(masked_lm
     np.testing.assert_allclose(scores, np.mean(per_set, axis=0), rtol=1e-5, atol=1e-6)
     assert not np.allclose(per_set[0], per_set[1])  # the sets differ, so the mean is a real ensemble
     # The same sets every time the split is evaluated.
-    again = next(DemonstrationBatches(QUERIES, pool, TEMPLATE, tokenizer, verbalizer.word_ids, 64,
-                                      model.config.vocab_size, 6, seed=1, train=False, sets=3, in_pool=False))  # fmt: skip
+    again = DemonstrationBatches(QUERIES, pool, TEMPLATE, tokenizer, verbalizer.word_ids, 64,
+                                 model.config.vocab_size, 6, seed=1, train=False, sets=3, in_pool=False)  # fmt: skip
+    again = next(again)
     np.testing.assert_array_equal(again["input_ids"], batch["input_ids"])
 
 

@@ -10,17 +10,24 @@ import random
 import jax
 import numpy as np
 import pytest
+from flax import traverse_util
 
 import plmjax
-from plmjax.prompting import ManualVerbalizer, PromptError, collate, prompt_logits
+from plmjax.prompting import Field, ManualVerbalizer, Mask, PromptError, Soft, Template, Text, collate, prompt_logits
 from plmjax.prompting.objective import PromptClassification
 from plmjax.prompting.presets import prompt_for
 from plmjax.train import few_shot
+from plmjax.train.loop import train_and_evaluate
 from tests.hf.tiny_models import make_hf_model
 from tests.prompting.conftest import wordpiece_tokenizer
 
 CONFIG = os.path.join(os.path.dirname(__file__), "..", "..", "configs", "lmbff.py")
 POSITIVE, NEGATIVE = ["great", "good", "fine", "best"], ["terrible", "bad", "slow", "hated"]
+
+
+def _read(path) -> str:
+    with open(path) as f:
+        return f.read()
 
 
 def _rows(rng, n):
@@ -61,7 +68,7 @@ def test_zero_shot_scores_equal_a_direct_prompt_logits_evaluation(lmbff_like, tm
     model, params = plmjax.from_pretrained(lmbff_like[0], head="mlm")
     tokenizer = plmjax.load_tokenizer(lmbff_like[0])
     template, words = prompt_for("lmbff/mr")
-    lines = open(os.path.join(lmbff_like[1], "mr", "test.csv")).read().split("\n")[:-1]
+    lines = _read(os.path.join(lmbff_like[1], "mr", "test.csv")).split("\n")[:-1]
     examples = [{"text_a": line.split(",", 1)[1]} for line in lines]
     labels = np.asarray([int(line[0]) for line in lines])
     batch = collate([template.encode(e, tokenizer, 32) for e in examples], tokenizer.pad_token_id)
@@ -71,15 +78,15 @@ def test_zero_shot_scores_equal_a_direct_prompt_logits_evaluation(lmbff_like, tm
         assert row["step"] == 0
         np.testing.assert_allclose(row["test"]["accuracy"], expected, rtol=1e-6)
         assert row["majority"] == 0.5
-    rows = [json.loads(line) for line in open(tmp_path / "metrics.jsonl")]
+    rows = [json.loads(line) for line in _read(tmp_path / "metrics.jsonl").splitlines()]
     assert [r["seed"] for r in rows] == [13, 21]
-    assert f"**{100 * expected:.1f} (0.0)**" in open(tmp_path / "results.md").read()
+    assert f"**{100 * expected:.1f} (0.0)**" in _read(tmp_path / "results.md")
 
 
 def test_training_keeps_the_checkpoint_best_on_dev_and_reports_mean_and_std(lmbff_like, tmp_path):
     out = _run(lmbff_like, str(tmp_path), ",method=prompt,steps=24,learning_rate=0.003")
     for row in out["rows"]:
-        logged = [json.loads(line) for line in open(tmp_path / f"seed-{row['seed']}" / "metrics.jsonl")]
+        logged = [json.loads(line) for line in _read(tmp_path / f"seed-{row['seed']}" / "metrics.jsonl").splitlines()]
         dev = {r["step"]: r["accuracy"] for r in logged if r.get("split") == "validation" and "accuracy" in r}
         assert len(dev) >= 4 and row["validation"]["accuracy"] == max(dev.values())
         assert dev[row["step"]] == max(dev.values())
@@ -116,3 +123,41 @@ def test_a_soft_prompt_in_front_of_the_input_moves_the_mask_it_reads(masked_lm):
 def test_bad_prompts_are_errors_that_name_the_culprit(lmbff_like, tmp_path, override, message):
     with pytest.raises(PromptError, match=message.replace("[", r"\[").replace("]", r"\]")):
         _run(lmbff_like, str(tmp_path), ",method=prompt", "--zero-shot", override)
+
+
+PTUNING_TEMPLATE = Template(Soft(2), Field("text_a"), Soft(1), Text(" it was"), Mask(), Text("."))
+
+
+@pytest.mark.parametrize(
+    "method, options, verbalizer, trains",
+    [
+        ("bitfit", {}, "manual", lambda path: path.endswith("/bias")),
+        # Houlsby et al. train the adapters, the layer norms and the head.
+        ("houlsby", {}, "manual", lambda path: "adapter" in path or "norm" in path or path.startswith("mlm_head/")),
+        ("p_tuning", {"placement": "template", "length": 3}, "manual", lambda path: "prompt" in path),
+        ("full", {}, "soft", lambda path: True),
+        ("head_only", {}, "prototypical", lambda path: path.startswith(("mlm_head/", "verbalizer/"))),
+    ],
+)
+def test_peft_methods_and_verbalizers_train_inside_the_prompt_objective(
+    lmbff_like, tmp_path, method, options, verbalizer, trains
+):
+    model_dir, data = lmbff_like
+    config = few_shot.seed_config(f"{CONFIG}:task=mr,model={model_dir},data={data},steps=6", 13, {})
+    config.data.length_buckets, config.data.max_length = (), 32
+    config.peft.method, config.peft.options = method, options
+    config.optimizer.learning_rate = 1e-2
+    config.objective.prompt.verbalizer = verbalizer
+    if method == "p_tuning":  # P-tuning's anchors: soft tokens around the input and the template's words
+        config.objective.prompt.template = PTUNING_TEMPLATE
+    results = train_and_evaluate(config, str(tmp_path), log=lambda *_: None)
+    trained = ["/".join(path) for path in traverse_util.flatten_dict(results["state"].trainable)]
+    assert trained and all(trains(path) for path in trained), trained
+    if verbalizer != "manual":
+        assert any(path.startswith("verbalizer/") for path in trained)
+    if verbalizer == "prototypical":
+        assert set(results["train"]) >= {"instance_prototype_loss", "instance_instance_loss"}
+        assert "classification_loss" not in results["train"]
+    logged = [json.loads(line) for line in _read(tmp_path / "metrics.jsonl").splitlines()]
+    losses = [r["loss"] for r in logged if r.get("split") == "validation"]
+    assert len(losses) >= 2 and losses[-1] != losses[0]  # the trained parameters changed what the model says

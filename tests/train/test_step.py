@@ -9,11 +9,11 @@ import numpy as np
 import optax
 
 import plmjax
+from plmjax.objectives import Classification
 from plmjax.train import partition
 from plmjax.train.config import default_config
 from plmjax.train.optimizer import make_optimizer
 from plmjax.train.state import TrainState
-from plmjax.objectives import Classification
 from plmjax.train.step import example_losses, make_objective_eval_step, make_train_step
 
 TINY = dict(vocab_size=64, hidden_size=16, num_layers=2, num_heads=2, intermediate_size=32, max_position_embeddings=16)
