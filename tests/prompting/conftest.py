@@ -56,7 +56,14 @@ def byte_level_word_tokenizer():
     )
 
 
-TOKENIZERS = {"bert": wordpiece_tokenizer, "roberta": byte_level_word_tokenizer}
+# ALBERT, ELECTRA and DistilBERT prompts use the WordPiece tokenizer: the ids are what both sides see.
+TOKENIZERS = {
+    "bert": wordpiece_tokenizer,
+    "roberta": byte_level_word_tokenizer,
+    "albert": wordpiece_tokenizer,
+    "electra": wordpiece_tokenizer,
+    "distilbert": wordpiece_tokenizer,
+}
 
 
 @pytest.fixture(scope="session")

@@ -57,7 +57,7 @@ def _torch_reference(reference, batch, verbalizer, family):
         "input_ids": torch.tensor(batch["input_ids"], dtype=torch.long),
         "attention_mask": torch.tensor(batch["attention_mask"], dtype=torch.long),
     }
-    if reference.config.type_vocab_size > 1:  # both tiny models have two segment embeddings
+    if getattr(reference.config, "type_vocab_size", 0) > 1:  # DistilBERT has no segment embeddings
         inputs["token_type_ids"] = torch.tensor(batch["token_type_ids"], dtype=torch.long)
     logits = reference(**inputs).logits  # [batch, length, vocab]
     at_mask = logits[
@@ -105,6 +105,19 @@ def test_prompt_logits_loss_and_gradients_equal_transformers(masked_lm, family, 
     for path, name, transpose in pairs:
         theirs = torch_grads[name].grad.numpy()
         np.testing.assert_allclose(np.asarray(flat[path]), theirs.T if transpose else theirs, atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("demonstrations", [False, True])
+@pytest.mark.parametrize("family", ["albert", "electra", "distilbert"])
+def test_prompt_logits_and_loss_equal_transformers_on_every_masked_lm_family(masked_lm, family, demonstrations):
+    """ALBERT (factorised embeddings), ELECTRA's generator and DistilBERT (no segments) read at the mask too."""
+    reference, model, params, tokenizer = masked_lm(family)
+    verbalizer = ManualVerbalizer(LABEL_WORDS, tokenizer)
+    batch = _batch(tokenizer, TEMPLATES["pair"], verbalizer if demonstrations else None)
+    classes, loss = _torch_reference(reference, batch, verbalizer, family)
+    logits = prompt_logits(model, params, batch, verbalizer)
+    np.testing.assert_allclose(np.asarray(logits), classes.detach().numpy(), atol=1e-5, rtol=0)
+    np.testing.assert_allclose(float(prompt_loss(logits, batch["labels"])), loss.item(), atol=1e-5, rtol=0)
 
 
 def test_only_the_label_words_are_projected(masked_lm):
