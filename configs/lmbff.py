@@ -1,10 +1,13 @@
 """LM-BFF's few-shot protocol (Gao et al. 2021): one task, one method, one seed's K-shot split.
 
 python -m plmjax.train.few_shot --config=configs/lmbff.py:task=mr,method=prompt --workdir=/tmp/lmbff/mr-prompt
+python -m plmjax.main --config=configs/lmbff.py:task=mr,method=prompt,seed=42 --workdir=/tmp/mr-42     # one seed
+python -m plmjax.main --config=configs/lmbff.py:task=mr,method=prompt --workdir=/tmp/mr-0 --evaluate=initial
 
 The few-shot runner (plmjax.train.few_shot) runs it for the five seeds 13, 21, 42, 87, 100: it trains on the
 split's train file, keeps the checkpoint best on its dev file, scores it on the task's test file, and reports
-the test mean (std). With --zero-shot it scores the starting parameters (no training).
+the test mean (std). With --zero-shot it scores the starting parameters (no training); the third command does
+that for one seed (zero-shot prompting; --evaluate=best scores a trained run's best checkpoint instead).
 
 Arguments (after the colon, comma-separated):
   task    mr, cr, mpqa, subj, sst-5, trec or rte (plmjax.data.TASKS "lmbff/<task>")

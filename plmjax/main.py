@@ -44,17 +44,23 @@ def parse_args(argv: list[str]):
     )
     parser.add_argument("--config", required=True, help="configs/<name>.py[:arg]")
     parser.add_argument("--workdir", required=True, help="directory for checkpoints, logs and the resolved config")
+    parser.add_argument(
+        "--evaluate",
+        choices=("best", "latest", "initial"),
+        help="evaluate instead of training: the workdir's best or latest checkpoint, or the starting parameters "
+        "(zero-shot prompting), on the validation split and the task's test split if it has one",
+    )
     args = parser.parse_args(rest)
     config = load_config(args.config)
     for key, text in overrides.items():
         apply_override(config, key, text)
-    return config, args.workdir
+    return config, args.workdir, args.evaluate
 
 
 def main(argv: list[str] | None = None) -> dict:
     argv = sys.argv[1:] if argv is None else argv
     try:
-        config, workdir = parse_args(argv)
+        config, workdir, evaluate = parse_args(argv)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -71,9 +77,26 @@ def main(argv: list[str] | None = None) -> dict:
         from plmjax.train.cpu_threefry import unroll_threefry_on_cpu
 
         unroll_threefry_on_cpu()
+    if evaluate:
+        return evaluate_only(config, os.path.abspath(workdir), evaluate)
     from plmjax.train.loop import train_and_evaluate
 
     return train_and_evaluate(config, os.path.abspath(workdir))
+
+
+def evaluate_only(config, workdir: str, which: str) -> dict:
+    """Score a run without training it (plmjax.train.evaluate_run) and print each split's metrics."""
+    from plmjax.data.task_inputs import get_task
+    from plmjax.train.evaluate_run import evaluate_run
+
+    splits = ["validation"]
+    if config.objective.name in ("classification", "prompt") and "test" in get_task(config.data).splits:
+        splits.append("test")
+    results = evaluate_run(config, workdir, splits, which)
+    for split in splits:
+        shown = ", ".join(f"{k} {v:.4f}" for k, v in (results[split] or {}).items())
+        print(f"step {results['step']} ({which}), {split}: {shown}")
+    return results
 
 
 def run_from_command_line() -> None:

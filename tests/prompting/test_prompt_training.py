@@ -161,3 +161,15 @@ def test_peft_methods_and_verbalizers_train_inside_the_prompt_objective(
     logged = [json.loads(line) for line in _read(tmp_path / "metrics.jsonl").splitlines()]
     losses = [r["loss"] for r in logged if r.get("split") == "validation"]
     assert len(losses) >= 2 and losses[-1] != losses[0]  # the trained parameters changed what the model says
+
+
+def test_main_evaluates_without_training_on_validation_and_test(lmbff_like, tmp_path, capsys):
+    from plmjax.main import main
+
+    model_dir, data = lmbff_like
+    arg = f"task=mr,model={model_dir},data={data}"
+    results = main([f"--config={CONFIG}:{arg}", f"--workdir={tmp_path}", "--evaluate=initial",
+                    "--config.data.length_buckets=()", "--config.data.max_length=32"])  # fmt: skip
+    assert results["step"] == 0 and results["test"]["examples"] == 40 and results["validation"]["examples"] == 16
+    assert "step 0 (initial), test: loss" in capsys.readouterr().out
+    assert not os.path.exists(tmp_path / "checkpoints") or not os.listdir(tmp_path / "checkpoints")
