@@ -2,6 +2,7 @@
 test mean (std), for each task and method, every run selected on its dev split only.
 
     python benchmarks/lmbff_table.py --tasks=mr,rte,trec,sst-5 --out=/tmp/lmbff
+    python benchmarks/lmbff_snli.py && python benchmarks/lmbff_table.py --tasks=snli --out=/tmp/lmbff
 
 Each (task, method) is one few-shot runner call (python -m plmjax.train.few_shot with configs/lmbff.py), run in
 its own process, into <out>/<task>/<method>; one whose results.md exists is read, not re-run, so the table
@@ -21,11 +22,11 @@ METHODS = ("zero_shot", "finetune", "prompt", "prompt_demos", "auto_words", "pro
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def run_cell(task: str, method: str, out: str, model: str, steps: int) -> dict | None:
+def run_cell(task: str, method: str, out: str, model: str, steps: int, data: str = "") -> dict | None:
     workdir = os.path.join(out, task, method)
     if not os.path.exists(os.path.join(workdir, "results.md")):
         arg = f"task={task},method={'prompt' if method == 'zero_shot' else method},steps={steps}"
-        arg += f",model={model}" if model else ""
+        arg += (f",model={model}" if model else "") + (f",data={data}" if data else "")
         command = [sys.executable, "-m", "plmjax.train.few_shot", f"--config=configs/lmbff.py:{arg}",
                    f"--workdir={workdir}"] + (["--zero-shot"] if method == "zero_shot" else [])  # fmt: skip
         os.makedirs(workdir, exist_ok=True)
@@ -59,12 +60,14 @@ def main(argv=None):
     p.add_argument("--out", default="/tmp/lmbff")
     p.add_argument("--model", default="")
     p.add_argument("--steps", type=int, default=250)
+    p.add_argument("--snli-data", default="/tmp/plmjax_lmbff_snli", help="benchmarks/lmbff_snli.py's --out")
     args = p.parse_args(argv)
     tasks, methods = args.tasks.split(","), args.methods.split(",")
     table = {task: {} for task in tasks}
     for method in methods:  # method by method: each task's row fills in across tasks first
         for task in tasks:
-            table[task][method] = run_cell(task, method, args.out, args.model, args.steps)
+            data = args.snli_data if task == "snli" else ""
+            table[task][method] = run_cell(task, method, args.out, args.model, args.steps, data)
     lines = ["| method | " + " | ".join(tasks) + " |", "|---" * (len(tasks) + 1) + "|"]
     majority = [next((v["majority"] for v in table[t].values() if v), None) for t in tasks]
     lines.append("| majority class | " + " | ".join("-" if m is None else f"{m:.1f}" for m in majority) + " |")

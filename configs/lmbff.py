@@ -10,7 +10,8 @@ the test mean (std). With --zero-shot it scores the starting parameters (no trai
 that for one seed (zero-shot prompting; --evaluate=best scores a trained run's best checkpoint instead).
 
 Arguments (after the colon, comma-separated):
-  task    mr, cr, mpqa, subj, sst-5, trec or rte (plmjax.data.TASKS "lmbff/<task>")
+  task    mr, cr, mpqa, subj, sst-5, trec, rte or snli (plmjax.data.TASKS "lmbff/<task>"; snli's test file:
+          python benchmarks/lmbff_snli.py, then data=/tmp/plmjax_lmbff_snli)
   method  finetune (a classifier head on [CLS], LM-BFF's "fine-tuning"), prompt (LM-BFF's manual template and
           label words, plmjax.prompting.presets), prompt_demos (prompt + demonstrations: one per class, drawn
           from the most similar half by all-MiniLM-L6-v2 embeddings), auto_words (prompt with LM-BFF's automatic
@@ -34,7 +35,7 @@ from plmjax.data.pretraining.default_corpora import DATA_ROOT
 from plmjax.peft import METHODS
 from plmjax.train.config import default_config, parse_config_arg
 
-TASK_DIRS = {"rte": "RTE"}  # LM-BFF's folder names (the GLUE tasks upper case)
+TASK_DIRS = {"rte": "RTE", "snli": "SNLI"}  # LM-BFF's folder names (the GLUE tasks upper case)
 METHODS_HERE = ("finetune", "prompt", "prompt_demos", "auto_words", "prompt_tuning", "lora")
 PEFT = {"prompt_tuning": "prompt", "lora": "lora"}
 

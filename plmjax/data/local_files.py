@@ -38,11 +38,14 @@ def iter_delimited_rows(
     quoting: int = csv.QUOTE_NONE,
     has_header: bool = True,
     encoding: str = "utf-8",
+    ragged: bool = False,
 ) -> Iterator[tuple[int, dict[str, str]]]:
     """Yields `(line, {field: text})` for each row; `columns` maps field names to header names or positions.
 
     With `columns=None` every header column is returned under its own name. Each row must have as many fields
-    as the header (or, without a header, as the first row): a short or long row is a malformed one.
+    as the header (or, without a header, as the first row): a short or long row is a malformed one. ragged:
+    rows may have more fields than the header (GLUE's SNLI: one label column per annotator), and a negative
+    position counts from each row's own end (-1: its last field, SNLI's gold label).
     """
     if columns is None and not has_header:
         raise ValueError(f"{path}: a file without a header needs `columns` (field name -> column position)")
@@ -69,6 +72,11 @@ def iter_delimited_rows(
             if expected_width is None:
                 expected_width = len(fields)
                 positions = _positions_without_header(path, start_line, expected_width, columns)
+            if ragged and len(fields) >= expected_width:
+                row_positions = {name: (columns[name] if isinstance(columns.get(name), int) and columns[name] < 0
+                                        else position) for name, position in positions.items()}  # fmt: skip
+                yield start_line, {name: fields[position] for name, position in row_positions.items()}
+                continue
             if len(fields) != expected_width:
                 what = f"the header's {expected_width}" if has_header else f"the first row's {expected_width}"
                 sep = "tab" if delimiter == "\t" else repr(delimiter)

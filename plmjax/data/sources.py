@@ -86,7 +86,12 @@ def _local_rows(task: TaskSpec, source_split: str, split: str) -> tuple[str, Ite
     # GLUE's TSVs are read with QUOTE_NONE (their quotes are text); CSV files use standard quoting.
     delimiter, quoting = ("\t", csv.QUOTE_NONE) if task.local_format == "tsv" else (",", csv.QUOTE_MINIMAL)
     rows = local_files.iter_delimited_rows(
-        path, columns, delimiter=delimiter, quoting=quoting, has_header=task.local_has_header
+        path,
+        columns,
+        delimiter=delimiter,
+        quoting=quoting,
+        has_header=task.local_has_header,
+        ragged=task.local_ragged_rows,
     )
     return path, rows
 

@@ -45,6 +45,7 @@ class TaskSpec:
     local_files: Mapping[str, str] = dataclasses.field(default_factory=dict)
     local_columns: Mapping[str, str | int] | None = None
     local_has_header: bool = True
+    local_ragged_rows: bool = False  # rows may be wider than the header; negative columns count from their end
     preprocess: Callable[[dict], dict] | None = None
     build_examples: Callable[[str], list[dict]] | None = None
 
@@ -231,6 +232,19 @@ TASKS.update(
         _lmbff_kshot("sst-5", label_names=("very negative", "negative", "neutral", "positive", "very positive")),
         _lmbff_kshot("trec", label_names=("description", "entity", "expression", "human", "location", "number")),
         _lmbff_kshot("rte", base=TASKS["glue/rte"], extension="tsv"),
+        # SNLI's files are GLUE-style; its test file: benchmarks/lmbff_snli.py (from SentEval's SNLI test).
+        _lmbff_kshot(
+            "snli",
+            base=dataclasses.replace(
+                TASKS["glue/mnli"],
+                splits=dict(_TRAIN_AND_VALIDATION),
+                eval_splits=("validation",),
+                # A label column per annotator, then the gold label last.
+                local_columns={"premise": "sentence1", "hypothesis": "sentence2", "label": -1},
+                local_ragged_rows=True,
+            ),
+            extension="tsv",
+        ),
     )
 )
 

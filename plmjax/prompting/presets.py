@@ -27,6 +27,7 @@ PROMPTS: dict[str, tuple[Template, list[list[str]]]] = {
         [["description"], ["entity"], ["expression"], ["human"], ["location"], ["number"]],
     ),
     "lmbff/rte": (ENTAILMENT, [["yes"], ["no"]]),
+    "lmbff/snli": (ENTAILMENT, [["yes"], ["maybe"], ["no"]]),
     "glue/rte": (ENTAILMENT, [["yes"], ["no"]]),
     "glue/sst2": (SENTIMENT, [["terrible"], ["great"]]),
     "glue/qnli": (ENTAILMENT, [["yes"], ["no"]]),

@@ -106,3 +106,17 @@ def test_text_file_lines_and_documents(tmp_path):
 def test_delimited_rows_carry_their_line_numbers(tmp_path):
     path = write(tmp_path, "lines.tsv", "a\tb\n1\t2\n\n3\t4\n")
     assert [line for line, _ in iter_delimited_rows(path)] == [2, 4]
+
+
+def test_ragged_rows_read_negative_columns_from_their_own_end(tmp_path):
+    """GLUE's SNLI: one label column per annotator, so rows are wider than the header; the gold label is last."""
+    path = tmp_path / "train.tsv"
+    path.write_text("s1\ts2\tlabel1\tgold\na\tb\tx\ty\tz\tgold1\nc\td\tgold2\tgold2\ne\n")
+    rows = iter_delimited_rows(str(path), {"s1": "s1", "label": -1}, ragged=True)
+    assert next(rows) == (2, {"s1": "a", "label": "gold1"})
+    assert next(rows) == (3, {"s1": "c", "label": "gold2"})
+    with pytest.raises(MalformedRowError, match=r"train.tsv:4: found 1 tab-separated fields where the header's 4"):
+        next(rows)
+    strict = iter_delimited_rows(str(path), {"s1": "s1", "label": -1})
+    with pytest.raises(MalformedRowError, match="found 6 tab-separated fields"):
+        next(strict)
