@@ -76,7 +76,7 @@ class PromptClassification(Objective):
         if not self.verbalizer.uses_cross_entropy:
             terms = {}
         if self.verbalizer.term_weights:
-            if batch["input_ids"].ndim == 3:
+            if batch["input_ids"].ndim == 3:  # PromptSource refuses the combination before a run starts
                 raise ValueError("a verbalizer with loss terms of its own cannot score demonstration ensembles")
             own = params.get(VERBALIZER)
             terms.update(self.verbalizer.loss_terms(own, outputs, batch["labels"], row_weights(batch)))
@@ -88,11 +88,6 @@ class PromptClassification(Objective):
 
     def evaluation(self, params, batch, rng=None):
         scores, outputs = self.scores(params, batch)
-        if self.verbalizer.term_weights and batch["input_ids"].ndim == 3:
-            # Ensembles are scored by their averaged class scores; the verbalizer's own losses need one set.
-            terms, metrics = class_terms(scores, batch, self.verbalizer.num_classes)
-            terms = {name: (jnp.zeros(()), jnp.zeros(())) for name in self.term_weights}
-        else:
-            terms, metrics = self._terms(params, batch, scores, outputs)
+        terms, metrics = self._terms(params, batch, scores, outputs)
         labels = batch["labels"]
         return terms, metrics, {"predictions": predictions(scores, self.verbalizer.num_classes), "labels": labels}

@@ -11,6 +11,7 @@ from plmjax.prompting import auto_label_words
 from plmjax.prompting import from_config as prompt_from_config
 from plmjax.prompting.demonstrations import DemonstrationPool
 from plmjax.prompting.prompt_data import DemonstrationBatches, as_prompt_example, encode_prompts
+from plmjax.prompting.template import PromptError
 from plmjax.train.sources import ClassificationSource
 
 
@@ -50,7 +51,12 @@ class PromptSource(ClassificationSource):
         eval_examples = read("validation", c.max_eval_examples) if "validation" in task.splits else None
         self.demonstrations = p.demonstrations
         if p.demonstrations not in ("", "random", "similar"):
-            raise ValueError(f"objective.prompt.demonstrations={p.demonstrations!r}; choose '', random or similar")
+            raise PromptError(f"objective.prompt.demonstrations={p.demonstrations!r}; choose '', random or similar")
+        if p.demonstrations and p.demonstration_sets > 1 and spec.verbalizer.term_weights:
+            raise PromptError(
+                f"the {p.verbalizer} verbalizer's own losses need one prompt per example: set "
+                "objective.prompt.demonstration_sets=1"
+            )
         if p.demonstrations:
             labels = [e["label"] for e in self.train_examples]
             embeddings = None
