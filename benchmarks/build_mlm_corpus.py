@@ -22,37 +22,13 @@ import sys
 
 import numpy as np
 
+from plmjax.data.senteval import SENTEVAL, sentence_key, senteval_sentences
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_DATA_ROOT = os.path.normpath(os.path.join(REPO, "..", "shared", "data"))
-SENTEVAL = {
-    "MR": ("rt-polarity.neg", "rt-polarity.pos"),
-    "CR": ("custrev.neg", "custrev.pos"),
-    "SUBJ": ("subj.objective", "subj.subjective"),
-    "MPQA": ("mpqa.neg", "mpqa.pos"),
-}
-# SentEval's files are ASCII: bytes >= 0x80 of the original Latin-1 / cp1252 text are written as `cat -v` does,
-# "M-" + the byte minus 0x80 ("M-i" = 0xE9 = é), with "^X" for control characters ("M-^V" = 0x96 = en dash).
-CAT_V_ESCAPE = re.compile(r"M-(\^.|.)")
 WIKITEXT_HEADING = re.compile(r"^=( =)* .* =( =)*$")  # " = Title = ", " = = Section = = " (stripped)
 MIN_PIECE_WORDS = 4
 WIKITEXT_JOINS = ((" @-@ ", "-"), (" @,@ ", ","), (" @.@ ", "."))
-
-
-def sentence_key(text: str) -> str:
-    """What two spellings of one sentence share: its ASCII letters and digits, lower-cased."""
-    text = CAT_V_ESCAPE.sub("", text).encode("ascii", "ignore").decode().lower()
-    return re.sub(r"[^0-9a-z]", "", text)
-
-
-def decode_cat_v(text: str) -> str:
-    """SentEval's `cat -v` escapes back to the characters they stand for (cp1252)."""
-
-    def byte(match):
-        rest = match.group(1)
-        value = (0x7F if rest == "^?" else ord(rest[1]) ^ 0x40) if rest.startswith("^") else ord(rest)
-        return bytes([value + 0x80]).decode("cp1252", errors="replace")
-
-    return CAT_V_ESCAPE.sub(byte, text)
 
 
 def split_sentences(text: str) -> list[str]:
@@ -113,11 +89,7 @@ def shakespeare_documents(path: str) -> list[list[str]]:
 
 def senteval_documents(folder: str, names: tuple[str, ...]) -> list[list[str]]:
     """A SentEval corpus' sentences (a line each, in its polarity files), each one document."""
-    documents = []
-    for name in names:
-        with open(os.path.join(folder, name), encoding="utf-8") as f:
-            documents.extend([decode_cat_v(" ".join(line.split()))] for line in f if line.strip())
-    return documents
+    return [[sentence] for sentence in senteval_sentences(folder, names)]
 
 
 def without_test_sentences(documents, test_keys):

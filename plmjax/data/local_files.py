@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from plmjax.data.errors import MalformedRowError
 
 
-def _decoded_lines(path: str, handle, encoding: str) -> Iterator[str]:
+def decoded_lines(path: str, handle, encoding: str) -> Iterator[str]:
     """Decodes a binary file line by line (split on "\\n" only), so a bad byte is reported on its own line.
 
     A UTF-8 byte-order mark on the first line is dropped (MRPC's files carry one before their header).
@@ -50,7 +50,7 @@ def iter_delimited_rows(
     if columns is None and not has_header:
         raise ValueError(f"{path}: a file without a header needs `columns` (field name -> column position)")
     with open(path, "rb") as handle:
-        reader = csv.reader(_decoded_lines(path, handle, encoding), delimiter=delimiter, quoting=quoting)
+        reader = csv.reader(decoded_lines(path, handle, encoding), delimiter=delimiter, quoting=quoting)
         expected_width = None
         positions: dict[str, int] = {}
         header: list[str] | None = None
@@ -133,7 +133,7 @@ def iter_jsonl_rows(
 ) -> Iterator[tuple[int, dict]]:
     """Yields `(line, object)` for each line of a JSON-lines file; each must be an object with `required_fields`."""
     with open(path, "rb") as handle:
-        for line, text in enumerate(_decoded_lines(path, handle, encoding), start=1):
+        for line, text in enumerate(decoded_lines(path, handle, encoding), start=1):
             if not text.strip():
                 continue
             try:
@@ -164,7 +164,7 @@ def read_text_file(path: str, *, encoding: str = "utf-8", documents: bool = Fals
     lines: list[str] = []
     grouped: list[list[str]] = []
     with open(path, "rb") as handle:
-        for raw in _decoded_lines(path, handle, encoding):
+        for raw in decoded_lines(path, handle, encoding):
             text = raw.rstrip("\r\n")
             if text.strip():
                 lines.append(text)
