@@ -18,9 +18,9 @@ import numpy as np
 from plmjax.data.errors import DataError, EmptyDatasetError
 
 DEFAULT_LENGTH_BUCKETS = (32, 64, 128, 256, 512)
-# Per-example integers carried into the batch when the features have them: the mask's position in a prompt
-# (plmjax.prompting), 0 in padding rows.
-ROW_FEATURES = ("mask_positions",)
+# Per-example arrays carried into the batch when the features have them, zeros in padding rows: the mask's
+# position in a prompt (plmjax.prompting), soft labels [classes] (PET's distillation, self-training).
+ROW_FEATURES = ("mask_positions", "soft_labels")
 
 
 class BatchIterator:
@@ -57,7 +57,7 @@ class BatchIterator:
         self._token_type_ids = features["token_type_ids"]
         self._labels = np.asarray(features["labels"])
         self._pad_token_id = int(features.get("pad_token_id", 0))
-        self._row_features = {k: np.asarray(features[k], np.int32) for k in ROW_FEATURES if k in features}
+        self._row_features = {k: np.asarray(features[k]) for k in ROW_FEATURES if k in features}
         self.num_examples = len(self._input_ids)
         if self.num_examples == 0:
             raise EmptyDatasetError("BatchIterator was given no examples")
@@ -148,7 +148,8 @@ class BatchIterator:
             "weights": np.zeros(rows, dtype=np.float32),
         }
         for key, values in self._row_features.items():
-            batch[key] = np.where(mine >= 0, values[np.maximum(mine, 0)], 0).astype(np.int32)
+            real = (mine >= 0).reshape((-1,) + (1,) * (values.ndim - 1))
+            batch[key] = np.where(real, values[np.maximum(mine, 0)], 0).astype(values.dtype)
         for row, index in enumerate(mine):
             if index < 0:
                 continue  # a padding row: all padding, masked out, weight 0

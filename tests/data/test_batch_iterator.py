@@ -156,3 +156,21 @@ def test_bad_input_is_a_clear_error():
         BatchIterator(make_features([3, 3, 3]), 4, seed=0)
     with pytest.raises(ValueError, match="multiple of process_count 4"):
         BatchIterator(make_features([3] * 8), 6, seed=0, process_count=4)
+
+
+def test_row_features_travel_with_their_examples_and_are_zero_in_padding_rows():
+    features = make_features(LENGTHS[:21])
+    features["mask_positions"] = np.arange(21, dtype=np.int32) % 3
+    features["soft_labels"] = np.stack([np.arange(21) / 21, 1 - np.arange(21) / 21], axis=1).astype(np.float32)
+    for process in range(2):
+        iterator = BatchIterator(features, 8, seed=0, shuffle=False, drop_remainder=False, process_index=process,
+                                 process_count=2, length_buckets=())  # fmt: skip
+        for batch in iterator:
+            assert batch["soft_labels"].dtype == np.float32 and batch["mask_positions"].dtype == np.int32
+            ids = example_ids(batch)
+            for row, index in enumerate(ids):
+                if index < 0:
+                    assert batch["mask_positions"][row] == 0 and not batch["soft_labels"][row].any()
+                else:
+                    assert batch["mask_positions"][row] == index % 3
+                    np.testing.assert_array_equal(batch["soft_labels"][row], features["soft_labels"][index])
