@@ -86,11 +86,12 @@ def main(argv: list[str] | None = None) -> dict:
 
 def evaluate_only(config, workdir: str, which: str) -> dict:
     """Score a run without training it (plmjax.train.evaluate_run) and print each split's metrics."""
+    from plmjax.assembly.objective import TASK_OBJECTIVES
     from plmjax.data.task_inputs import get_task
     from plmjax.train.evaluate_run import evaluate_run
 
     splits = ["validation"]
-    if config.objective.name in ("classification", "prompt") and "test" in get_task(config.data).splits:
+    if config.objective.name in TASK_OBJECTIVES and "test" in get_task(config.data).splits:
         splits.append("test")
     results = evaluate_run(config, workdir, splits, which)
     for split in splits:

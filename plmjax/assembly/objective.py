@@ -20,12 +20,13 @@ from plmjax.models.encoder import NATIVE_SENTENCE_TASK
 from plmjax.models.init import abstract_params
 from plmjax.models.model_classes import build_model
 from plmjax.models.presets import PRESETS
+from plmjax.objectives.soft_targets import SoftTargetClassification
 from plmjax.prompting import from_config as prompt_from_config
 from plmjax.prompting.objective import VERBALIZER, PromptClassification
 
-OBJECTIVES = ("classification", "prompt", "mlm", "clm", "bart", "t5", "electra", "distillation")
+OBJECTIVES = ("classification", "soft_classification", "prompt", "mlm", "clm", "bart", "t5", "electra", "distillation")
 # Objectives that classify a task's examples (data.task) rather than pretrain on a corpus.
-TASK_OBJECTIVES = ("classification", "prompt")
+TASK_OBJECTIVES = ("classification", "soft_classification", "prompt")
 SENTENCE_TASKS = ("", "nsp", "sop")
 # Rules that go before the PEFT method's: the distillation teacher never trains, a verbalizer's own
 # parameters (soft, prototypical) always do.
@@ -133,6 +134,8 @@ def build(
     model = base.model
     if o.name == "classification":
         objective = objectives.Classification(model, num_labels)
+    elif o.name == "soft_classification":
+        objective = SoftTargetClassification(model, num_labels, o.soft_classification.temperature)
     elif o.name == "prompt":
         spec = prompt_from_config.build(o.prompt, task, tokenizer, searched_words)
         objective = PromptClassification(model, spec.verbalizer)

@@ -10,6 +10,7 @@ import dataclasses
 import jax
 
 from plmjax import data
+from plmjax.data.extra_examples import read_extra_examples, soft_label_array
 from plmjax.data.synthetic import SyntheticTask, synthetic_features
 from plmjax.hf import load_tokenizer
 
@@ -49,8 +50,14 @@ def load(config, task, model, tokenizer_path: str | None) -> RunData:
         for split in ("train", "validation"):
             if split not in task.splits:
                 continue
-            examples = read_split(task, split, limits[split])
+            if split == "train":
+                examples = training_examples(data_config, task)
+            else:
+                examples = read_split(task, split, limits[split])
             features[split] = data.encode(tokenizer, examples, task, data_config.max_length)
+            soft_labels = soft_label_array(examples, task.num_labels)
+            if soft_labels is not None:
+                features[split]["soft_labels"] = soft_labels
     num_train = len(features["train"]["labels"])
     check_batch_size(task, num_train, data_config.batch_size)
     eval_features = features.get("validation")
@@ -62,6 +69,17 @@ def load(config, task, model, tokenizer_path: str | None) -> RunData:
         return data.encode(tokenizer, read_split(task, split), task, data_config.max_length)
 
     return RunData(task, features["train"], eval_features, num_train, num_eval, split_features)
+
+
+def training_examples(data_config, task) -> list[dict]:
+    """The task's train split (the first data.max_train_examples; none when data.task_train is False) and the
+    examples of data.extra_train_files (plmjax.data.extra_examples)."""
+    examples = read_split(task, "train", data_config.max_train_examples) if data_config.task_train else []
+    for path in filter(None, data_config.extra_train_files.split(",")):
+        examples += read_extra_examples(path.strip(), task)
+    if not examples:
+        raise data.EmptyDatasetError(f"task {task.name!r}: no training examples (data.task_train is off and no files)")
+    return examples
 
 
 def tokenizer_path_for(data_config, task, model_path: str | None) -> str:

@@ -40,6 +40,10 @@ def default_config() -> ml_collections.ConfigDict:
     c.data.eval_batch_size = 64
     c.data.length_buckets = ()  # pad each batch to the shortest bucket that fits (fewer compiled shapes)
     c.data.max_train_examples = 0  # 0: all
+    # JSONL files of more training examples, comma-separated: the task's text fields and a "label" or
+    # "soft_labels" (plmjax.data.extra_examples; what iPET, self-training and PET's final classifier train on).
+    c.data.extra_train_files = ""
+    c.data.task_train = True  # False: train on data.extra_train_files only (PET's final classifier)
     c.data.max_eval_examples = 0
     # Pretraining corpora (objective.name other than "classification"; data.task is then unused). One of:
     c.data.corpus_files = ""  # local text files, comma-separated
@@ -98,6 +102,9 @@ def default_config() -> ml_collections.ConfigDict:
             temperature=2.0,
         )
     )
+    # soft_classification: a classifier trained on soft labels with PET's distillation loss at this temperature
+    # (plmjax.objectives.soft_targets; the soft labels come from data.extra_train_files).
+    c.objective.soft_classification = ml_collections.ConfigDict(dict(temperature=2.0))
     # prompt (plmjax.prompting, docs/prompting.md): classification of data.task through a masked LM's mask.
     c.objective.prompt = ml_collections.ConfigDict(
         dict(

@@ -6,7 +6,7 @@ Evaluation is the classification source's: the objective's loss and the task's m
 import jax
 import numpy as np
 
-from plmjax.data.task_inputs import RunData, check_batch_size, read_split
+from plmjax.data.task_inputs import RunData, check_batch_size, read_split, training_examples
 from plmjax.prompting import auto_label_words
 from plmjax.prompting import from_config as prompt_from_config
 from plmjax.prompting.demonstrations import DemonstrationPool
@@ -46,7 +46,7 @@ class PromptSource(ClassificationSource):
         c, p = config.data, config.objective.prompt
         self.config, self.spec, self.vocab_size, self.prompt_config = config, spec, vocab_size, p
         read = lambda split, limit=0: _read(task, split, limit)  # noqa: E731
-        self.train_examples = read("train", c.max_train_examples)
+        self.train_examples = [as_prompt_example(e, task.text_fields) for e in training_examples(c, task)]
         check_batch_size(task, len(self.train_examples), c.batch_size)
         eval_examples = read("validation", c.max_eval_examples) if "validation" in task.splits else None
         self.demonstrations = p.demonstrations
