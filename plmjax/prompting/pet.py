@@ -83,7 +83,8 @@ def draw_examples(probs, per_class, rng: np.random.Generator, most_likely: int |
 
     probs: the labelers' class probabilities [examples, classes]. Class l draws per_class[l] examples without
     replacement among those predicted l, with probability proportional to p(l | x); when there are too few,
-    the candidates repeat whole (PET's upsampling), so one example may be drawn more than once.
+    the candidates repeat whole (PET's upsampling), so one example may be drawn more than once. When none is
+    predicted l (PET would loop forever), every example is a candidate, drawn with probability ∝ p(l | x).
     most_likely: PET's n_most_likely; the candidates of class l are instead the most_likely examples of
     highest p(l | x), whatever their prediction (ties: the later example first)."""
     probs = np.asarray(probs, np.float64)
@@ -92,11 +93,14 @@ def draw_examples(probs, per_class, rng: np.random.Generator, most_likely: int |
     for label, needed in enumerate(int(n) for n in per_class):
         if most_likely is None:
             candidates = np.flatnonzero(predicted == label)
-            if needed > 0 and candidates.size == 0:  # PET would loop forever here
-                raise ValueError(f"no unlabeled example is predicted as class {label}; {needed} are needed")
-            if 0 < candidates.size < needed:
-                candidates = np.tile(candidates, -(-needed // candidates.size))
-            candidate_weights = probs[candidates].max(-1)
+            if candidates.size:
+                candidates = np.tile(candidates, max(1, -(-needed // candidates.size)))
+                candidate_weights = probs[candidates].max(-1)
+            else:
+                # No example is predicted as this class: PET loops forever here. plmjax draws from every example
+                # with probability proportional to p(label | x) instead (weak models predicting one class).
+                candidates = np.tile(np.arange(len(probs)), max(1, -(-needed // len(probs))))
+                candidate_weights = probs[candidates, label]
         else:
             order = np.lexsort((np.arange(len(probs)), probs[:, label]))[::-1]
             candidates = order[:most_likely]

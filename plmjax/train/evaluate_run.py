@@ -14,23 +14,30 @@ def evaluate_run(config, workdir: str, splits=("validation",), which: str = "bes
     which: "best" (the best checkpoint by the selection metric, else the latest), "latest", or "initial"
     (never reads a checkpoint). With no checkpoint in the workdir, "best" and "latest" evaluate the starting
     parameters too. A split is any labelled split of the task ("validation", LM-BFF's "test", ...)."""
-    if which not in CHECKPOINTS:
-        raise ValueError(f"which={which!r}; choose one of {CHECKPOINTS}")
     run = run_setup.prepare(config, workdir)
     try:
-        step = None
-        if which != "initial":
-            step = (run.checkpoints.best_step() if which == "best" else None) or run.checkpoints.latest_step()
-        if step is None:
-            state, frozen = run.initial_state()
-        else:
-            meta = run.checkpoints.read_meta(step)
-            checkpoint.check_compatible(run.checkpoints.directory, step, meta, run.meta)
-            state, _ = run.checkpoints.restore(step, run.abstract_state)
-            frozen = run.frozen_params()
-        results = {"step": int(jax.device_get(state.step))}
+        state, frozen, step = restore(run, which)
+        results = {"step": step}
         for split in splits:
             results[split] = run.source.evaluate(run.eval_step, state.trainable, frozen, run.mesh, split)
         return results
     finally:
         run.checkpoints.close()
+
+
+def restore(run, which: str):
+    """(state, frozen, step) of a prepared run: its best or latest checkpoint, or the starting parameters
+    (which="initial", or no checkpoint in the workdir)."""
+    if which not in CHECKPOINTS:
+        raise ValueError(f"which={which!r}; choose one of {CHECKPOINTS}")
+    step = None
+    if which != "initial":
+        step = (run.checkpoints.best_step() if which == "best" else None) or run.checkpoints.latest_step()
+    if step is None:
+        state, frozen = run.initial_state()
+    else:
+        meta = run.checkpoints.read_meta(step)
+        checkpoint.check_compatible(run.checkpoints.directory, step, meta, run.meta)
+        state, _ = run.checkpoints.restore(step, run.abstract_state)
+        frozen = run.frozen_params()
+    return state, frozen, int(jax.device_get(state.step))

@@ -88,6 +88,13 @@ class PromptSource(ClassificationSource):
         return encode_prompts(examples, self.spec.template, self.spec.tokenizer, self.config.data.max_length,
                               self.vocab_size)  # fmt: skip
 
+    def encode_examples(self, examples: list[dict]) -> dict:
+        """Any examples (the task's text fields) as this run's prompts, without demonstrations."""
+        if self.demonstrations:
+            raise PromptError("scoring other examples needs a run without demonstrations")
+        task = self.data.task
+        return self._encode([{"label": 0, **as_prompt_example(e, task.text_fields)} for e in examples])
+
     def _features(self, examples):
         return {"examples": examples} if self.demonstrations else self._encode(examples)
 

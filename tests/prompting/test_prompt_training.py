@@ -5,7 +5,6 @@ and bad prompts are clear errors."""
 
 import json
 import os
-import random
 
 import jax
 import numpy as np
@@ -18,42 +17,21 @@ from plmjax.prompting.objective import PromptClassification
 from plmjax.prompting.presets import prompt_for
 from plmjax.train import few_shot
 from plmjax.train.loop import train_and_evaluate
-from tests.hf.tiny_models import make_hf_model
-from tests.prompting.conftest import wordpiece_tokenizer
+from tests.lmbff_like import make as make_lmbff_like
 
 CONFIG = os.path.join(os.path.dirname(__file__), "..", "..", "configs", "lmbff.py")
-POSITIVE, NEGATIVE = ["great", "good", "fine", "best"], ["terrible", "bad", "slow", "hated"]
+
+
+@pytest.fixture(scope="module")
+def lmbff_like(tmp_path_factory):
+    """(model dir, data root): a tiny BERT masked LM, and data/mr/16-<seed>/{train,dev}.csv plus data/mr/test.csv
+    for seeds 13 and 21 (tests/lmbff_like.py)."""
+    return make_lmbff_like(str(tmp_path_factory.mktemp("lmbff")), seeds=(13, 21))
 
 
 def _read(path) -> str:
     with open(path) as f:
         return f.read()
-
-
-def _rows(rng, n):
-    lines = []
-    for i in range(n):
-        label = i % 2
-        word = rng.choice(POSITIVE if label else NEGATIVE)
-        lines.append(f"{label},the movie was {word} and the {rng.choice(['plot', 'acting'])} was {word} .")
-    return "\n".join(lines) + "\n"
-
-
-@pytest.fixture(scope="module")
-def lmbff_like(tmp_path_factory):
-    """(model dir, data root): a tiny BERT masked LM with its tokenizer, and data/mr/16-<seed>/{train,dev}.csv
-    plus data/mr/test.csv for seeds 13 and 21."""
-    root = tmp_path_factory.mktemp("lmbff")
-    model_dir = str(root / "bert")
-    make_hf_model("bert", "mlm").save_pretrained(model_dir)
-    wordpiece_tokenizer().save_pretrained(model_dir)
-    rng = random.Random(0)
-    for seed in (13, 21):
-        os.makedirs(root / "data" / "mr" / f"16-{seed}")
-        for split in ("train", "dev"):
-            (root / "data" / "mr" / f"16-{seed}" / f"{split}.csv").write_text(_rows(rng, 16))
-    (root / "data" / "mr" / "test.csv").write_text(_rows(rng, 40))
-    return model_dir, str(root / "data")
 
 
 def _run(lmbff_like, workdir, extra_arg="", *flags):

@@ -13,31 +13,18 @@ from plmjax.data import MalformedRowError
 from plmjax.data.task_inputs import get_task, load
 from plmjax.train import few_shot
 from plmjax.train.loop import train_and_evaluate
-from tests.hf.tiny_models import make_hf_model
-from tests.prompting.conftest import wordpiece_tokenizer
+from tests import lmbff_like
+from tests.lmbff_like import make as make_lmbff_like
 
 CONFIG = os.path.join(os.path.dirname(__file__), "..", "..", "configs", "lmbff.py")
-WORDS = (["great", "good", "fine", "best"], ["terrible", "bad", "slow", "hated"])
 
 
 @pytest.fixture(scope="module")
 def mr_like(tmp_path_factory):
     """(model dir, data root, unlabeled sentences with their planted class)."""
-    root = tmp_path_factory.mktemp("extra")
-    model_dir = str(root / "bert")
-    make_hf_model("bert", "mlm").save_pretrained(model_dir)
-    wordpiece_tokenizer().save_pretrained(model_dir)
-    rng = random.Random(0)
-
-    def sentence(label):
-        word = rng.choice(WORDS[1 - label])
-        return f"the movie was {word} and the plot was {word} ."
-
-    os.makedirs(root / "data" / "mr" / "16-13")
-    for name, n in (("16-13/train.csv", 16), ("16-13/dev.csv", 16), ("test.csv", 20)):
-        (root / "data" / "mr" / name).write_text("".join(f"{i % 2},{sentence(i % 2)}\n" for i in range(n)))
-    unlabeled = [(sentence(i % 2), i % 2) for i in range(64)]
-    return model_dir, str(root / "data"), unlabeled
+    model_dir, data = make_lmbff_like(str(tmp_path_factory.mktemp("extra")), test_size=20)
+    rng = random.Random(1)
+    return model_dir, data, [(lmbff_like.sentence(rng, i % 2), i % 2) for i in range(64)]
 
 
 def _write(path, rows):
