@@ -138,7 +138,7 @@ def build(
         objective = SoftTargetClassification(model, num_labels, o.soft_classification.temperature)
     elif o.name == "prompt":
         spec = prompt_from_config.build(o.prompt, task, tokenizer, searched_words)
-        objective = PromptClassification(model, spec.verbalizer)
+        objective = PromptClassification(model, spec.verbalizer, o.prompt.auxiliary_mlm)
         rules = (TRAINED_VERBALIZER,)
         return ObjectiveSetup(objective, model, {"": model}, config.seed, base=base, leading_rules=rules, prompt=spec)
     elif o.name == "mlm" and o.sentence_task:

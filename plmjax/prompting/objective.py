@@ -16,9 +16,16 @@ import jax.numpy as jnp
 from plmjax.models import init_params
 from plmjax.objectives.base import Objective, dropout_rngs, row_weights
 from plmjax.objectives.classification import class_terms, predictions
+from plmjax.objectives.mlm import MaskedLM
 from plmjax.prompting.mask_outputs import mask_outputs
 
 VERBALIZER = "verbalizer"  # the params key of a verbalizer's own parameters
+UNLABELED = "unlabeled_"  # the batch keys of PET's auxiliary MLM batch start with this
+
+
+def unlabeled_batch(batch: dict) -> dict:
+    """The auxiliary MLM batch inside a training batch (keys without their "unlabeled_" prefix)."""
+    return {key[len(UNLABELED) :]: value for key, value in batch.items() if key.startswith(UNLABELED)}
 
 
 def model_params(params: dict) -> dict:
@@ -31,11 +38,18 @@ class PromptClassification(Objective):
 
     model: object
     verbalizer: object
+    # PET's auxiliary language modelling: loss = (1 - a) CE + a MLM on a batch of unlabeled prompts (PET: 1e-4).
+    auxiliary_mlm: float = 0.0
 
     @property
     def term_weights(self):
-        weights = {"classification": 1.0} if self.verbalizer.uses_cross_entropy else {}
+        weights = {"classification": 1.0 - self.auxiliary_mlm} if self.verbalizer.uses_cross_entropy else {}
+        if self.auxiliary_mlm:
+            weights["mlm"] = self.auxiliary_mlm
         return {**weights, **self.verbalizer.term_weights}
+
+    def _mlm(self) -> MaskedLM:
+        return MaskedLM(self.model)
 
     def add_verbalizer_params(self, params, rng):
         """The model's parameters plus the verbalizer's (initialised from them, e.g. from label word rows)."""
@@ -48,6 +62,8 @@ class PromptClassification(Objective):
 
     def term_counts(self, batch):
         counts = {"classification": jnp.sum(row_weights(batch))} if self.verbalizer.uses_cross_entropy else {}
+        if self.auxiliary_mlm:
+            counts.update(self._mlm().term_counts(unlabeled_batch(batch)))
         return {**counts, **self.verbalizer.term_counts(batch["labels"], row_weights(batch))}
 
     def scores(self, params, batch, rng=None, deterministic=True):
@@ -84,10 +100,19 @@ class PromptClassification(Objective):
 
     def loss_and_metrics(self, params, batch, rng=None, deterministic=True):
         scores, outputs = self.scores(params, batch, rng, deterministic)
-        return self._terms(params, batch, scores, outputs)
+        terms, metrics = self._terms(params, batch, scores, outputs)
+        if self.auxiliary_mlm:
+            mlm_rng = None if rng is None else jax.random.fold_in(rng, 1)
+            mlm_terms, mlm_metrics = self._mlm().loss_and_metrics(
+                model_params(params), unlabeled_batch(batch), mlm_rng, deterministic
+            )
+            terms, metrics = {**terms, **mlm_terms}, {**metrics, **mlm_metrics}
+        return terms, metrics
 
     def evaluation(self, params, batch, rng=None):
         scores, outputs = self.scores(params, batch)
         terms, metrics = self._terms(params, batch, scores, outputs)
+        if self.auxiliary_mlm:  # evaluation splits have no unlabeled batch: the term counts nothing there
+            terms["mlm"] = (jnp.zeros((), jnp.float32), jnp.zeros((), jnp.float32))
         labels = batch["labels"]
         return terms, metrics, {"predictions": predictions(scores, self.verbalizer.num_classes), "labels": labels}

@@ -142,3 +142,49 @@ class DemonstrationBatches(BatchIterator):
             for key in ("input_ids", "attention_mask", "token_type_ids", "mask_positions"):
                 batch[key] = batch[key][:, 0]
         return batch
+
+
+class WithUnlabeledMlm:
+    """PET's auxiliary language modelling: each training batch of `batches` gains a batch of unlabeled prompts,
+    masked for MLM, under keys prefixed "unlabeled_" (input_ids, attention_mask, token_type_ids, mlm_labels,
+    mlm_weights, weights).
+
+    Step s draws its global batch of unlabeled examples with default_rng([seed, s]) and masks them with
+    default_rng([seed, s, 1]), so the position is just the step count: resuming replays the same batches.
+    unlabeled: encode_prompts features of the unlabeled examples; collator: a plmjax MlmCollator (its masker
+    never selects special tokens, the prompt's own mask among them).
+    """
+
+    def __init__(self, batches, unlabeled: dict, collator, batch_size: int, seed: int, process_index: int = 0,
+                 process_count: int = 1):  # fmt: skip
+        self.batches, self.unlabeled, self.types = batches, unlabeled["input_ids"], unlabeled["token_type_ids"]
+        self.collator = collator
+        self.batch_size, self.seed, self.step = batch_size, seed, 0
+        self.rows = slice(
+            process_index * batch_size // process_count, (process_index + 1) * batch_size // process_count
+        )
+        if len(self.unlabeled) < batch_size:
+            raise PromptError(f"{len(self.unlabeled)} unlabeled examples make no batch of {batch_size}")
+
+    def __iter__(self):
+        return self
+
+    def __getattr__(self, name):  # steps_per_epoch, epoch, ... of the labeled batches
+        return getattr(self.batches, name)
+
+    def __next__(self) -> dict:
+        batch = next(self.batches)
+        chosen = np.random.default_rng([self.seed, self.step]).choice(len(self.unlabeled), self.batch_size, False)
+        examples = [{"input_ids": self.unlabeled[i], "token_type_ids": self.types[i]} for i in chosen[self.rows]]
+        masked = self.collator(examples, np.random.default_rng([self.seed, self.step, 1]))
+        self.step += 1
+        for key in ("input_ids", "attention_mask", "token_type_ids", "mlm_labels", "mlm_weights", "weights"):
+            batch[f"unlabeled_{key}"] = masked[key]
+        return batch
+
+    def get_state(self) -> dict:
+        return {"labeled": self.batches.get_state(), "unlabeled_step": self.step}
+
+    def set_state(self, state: dict) -> None:
+        self.batches.set_state(state["labeled"])
+        self.step = int(state["unlabeled_step"])

@@ -123,6 +123,11 @@ def default_config() -> ml_collections.ConfigDict:
             demonstration_sets=1,  # evaluation: average the class scores over this many sets (LM-BFF: 16)
             top_fraction=0.5,  # similar: draw from this fraction of each class most similar to the query
             similarity_model="",  # similar: a sentence encoder directory; "": all-MiniLM-L6-v2
+            # PET's auxiliary MLM on unlabeled prompts: loss = (1 - a) CE + a MLM (PET: 1e-4); 0: off.
+            auxiliary_mlm=0.0,
+            # Its unlabeled examples: a file (plmjax.data.unlabeled.read_unlabeled_file; one batch per step, of
+            # data.batch_size); "": the shared data's unlabeled text of the LM-BFF task.
+            unlabeled_file="",
         )
     )
 

@@ -3,6 +3,8 @@
 Evaluation is the classification source's: the objective's loss and the task's metrics over every prediction.
 """
 
+import os
+
 import jax
 import numpy as np
 
@@ -10,7 +12,7 @@ from plmjax.data.task_inputs import RunData, check_batch_size, read_split, train
 from plmjax.prompting import auto_label_words
 from plmjax.prompting import from_config as prompt_from_config
 from plmjax.prompting.demonstrations import DemonstrationPool
-from plmjax.prompting.prompt_data import DemonstrationBatches, as_prompt_example, encode_prompts
+from plmjax.prompting.prompt_data import DemonstrationBatches, WithUnlabeledMlm, as_prompt_example, encode_prompts
 from plmjax.prompting.template import PromptError
 from plmjax.train.sources import ClassificationSource
 
@@ -110,8 +112,41 @@ class PromptSource(ClassificationSource):
 
     def train_batches(self):
         if not self.demonstrations:
-            return super().train_batches()
-        return self._demonstration_batches(self.train_examples, train=True, in_pool=True)
+            batches = super().train_batches()
+        else:
+            batches = self._demonstration_batches(self.train_examples, train=True, in_pool=True)
+        if not self.prompt_config.auxiliary_mlm:
+            return batches
+        return self._with_unlabeled_mlm(batches)
+
+    def _with_unlabeled_mlm(self, batches):
+        """PET's auxiliary MLM batches, from the unlabeled file or the shared data's unlabeled text (minus every
+        labeled and test example)."""
+        from plmjax.data import unlabeled
+        from plmjax.data.pretraining.collators import MlmCollator
+        from plmjax.data.pretraining.default_corpora import DATA_ROOT
+
+        task, c = self.data.task, self.config
+        path = self.prompt_config.unlabeled_file
+        if path:
+            examples = unlabeled.read_unlabeled_file(path, task.text_fields)
+            test = read_split(task, "test") if "test" in task.splits else []
+            unlabeled.check_no_test_examples(examples, test, task.text_fields, path)
+        else:
+            examples = unlabeled.unlabeled_examples(
+                task.name.split("/")[-1], os.environ.get("PLMJAX_DATA") or DATA_ROOT
+            )
+            examples, _ = unlabeled.without_examples(
+                examples,
+                self.train_examples + read_split(task, "validation") + read_split(task, "test"),
+                task.text_fields,
+            )
+        features = self.encode_examples(examples)
+        collator = MlmCollator.from_tokenizer(
+            self.spec.tokenizer, c.data.max_length, batch_size=c.data.batch_size // jax.process_count()
+        )
+        return WithUnlabeledMlm(batches, features, collator, c.data.batch_size, c.seed, jax.process_index(),
+                                jax.process_count())  # fmt: skip
 
     def eval_batches(self, split: str = "validation"):
         if not self.demonstrations:

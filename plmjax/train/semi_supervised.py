@@ -54,7 +54,7 @@ def _write_examples(path: str, examples: list[dict]) -> None:
 
 class Pipeline:
     def __init__(self, config_spec: str, overrides: dict, workdir: str, log=print, max_unlabeled: int = 0,
-                 unlabeled_file: str = ""):  # fmt: skip
+                 unlabeled_file: str = "", auxiliary_mlm: float = 0.0):  # fmt: skip
         self.config_spec, self.overrides, self.workdir, self.log = config_spec, overrides, workdir, log
         base = self.config()
         self.task = get_task(base.data)
@@ -71,6 +71,10 @@ class Pipeline:
         self.unlabeled = pool[:max_unlabeled] if max_unlabeled else pool
         self.log(f"{len(self.unlabeled):,} unlabeled examples ({removed:,} labeled or test examples left out)")
         os.makedirs(workdir, exist_ok=True)
+        # PET's auxiliary MLM (its PVP models also learn the unlabeled prompts): the set they read.
+        self.auxiliary_mlm, self.unlabeled_path = auxiliary_mlm, os.path.join(workdir, "unlabeled.jsonl")
+        if auxiliary_mlm and not os.path.exists(self.unlabeled_path):
+            _write_examples(self.unlabeled_path, [{f: e[f] for f in fields} for e in self.unlabeled])
 
     def config(self, **method):
         """configs/lmbff.py's config for this task and seed with method=... arguments, and the overrides."""
@@ -85,6 +89,9 @@ class Pipeline:
         config = self.config(method="prompt")
         config.objective.prompt.template, config.objective.prompt.label_words = PVPS[self.task.name][index]
         config.data.extra_train_files = extra_file
+        if self.auxiliary_mlm:
+            config.objective.prompt.auxiliary_mlm = self.auxiliary_mlm
+            config.objective.prompt.unlabeled_file = self.unlabeled_path
         return config
 
     def train_and_score(self, config, workdir: str) -> dict:
@@ -196,9 +203,10 @@ def main(argv=None) -> dict:
     p.add_argument("--confidence", type=float, default=0.9, help="self-training: the pseudo-label threshold")
     p.add_argument("--max-unlabeled", type=int, default=0, help="use the first N unlabeled examples (0: all)")
     p.add_argument("--unlabeled", default="", help="a file of unlabeled examples (default: the shared data's)")
+    p.add_argument("--auxiliary-mlm", type=float, default=0.0, help="PET's auxiliary MLM weight (PET: 1e-4)")
     args = p.parse_args(rest)
     pipeline = Pipeline(args.config, overrides, args.workdir, max_unlabeled=args.max_unlabeled,
-                        unlabeled_file=args.unlabeled)  # fmt: skip
+                        unlabeled_file=args.unlabeled, auxiliary_mlm=args.auxiliary_mlm)  # fmt: skip
     if args.method == "pet":
         result = pipeline.pet()
     elif args.method == "ipet":

@@ -5,6 +5,7 @@ DemonstrationBatches draws demonstrations per step, the same again after a resum
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from plmjax.prompting import Field, ManualVerbalizer, Mask, Template, Text, collate, prompt_logits, prompt_loss
 from plmjax.prompting.demonstrations import DemonstrationPool
@@ -117,3 +118,41 @@ def test_a_verbalizer_with_parameters_trains_them_beside_the_model(masked_lm):
     np.testing.assert_allclose(objective.scores(full, batch)[0], manual, rtol=1e-5, atol=1e-5)
     grads = jax.grad(objective.loss)(full, batch)
     assert float(jnp.abs(grads[VERBALIZER]["class_embeddings"]).sum()) > 0
+
+
+def test_pets_auxiliary_mlm_adds_the_masked_lm_loss_of_an_unlabeled_batch(masked_lm):
+    from plmjax.data.pretraining.collators import MlmCollator
+    from plmjax.objectives import MaskedLM, total_loss
+    from plmjax.prompting.prompt_data import WithUnlabeledMlm
+
+    _, model, params, tokenizer = masked_lm("bert")
+    verbalizer = ManualVerbalizer([["terrible"], ["great"]], tokenizer)
+    features = encode_prompts(QUERIES, TEMPLATE, tokenizer, 32, model.config.vocab_size)
+    prompts = _batch(tokenizer, model.config.vocab_size)
+    labeled = type("Labeled", (), {"__next__": lambda self: dict(prompts), "get_state": lambda self: {},
+                                   "set_state": lambda self, state: None})()  # fmt: skip
+    collator = MlmCollator.from_tokenizer(tokenizer, 32, batch_size=6, mask_prob=0.3)
+    batches = WithUnlabeledMlm(labeled, features, collator, 6, seed=3)
+    batch = next(batches)
+    selected = batch["unlabeled_mlm_weights"] > 0
+    assert selected.any() and not np.isin(batch["unlabeled_mlm_labels"][selected], tokenizer.all_special_ids).any()
+
+    objective = PromptClassification(model, verbalizer, auxiliary_mlm=0.25)
+    assert objective.term_weights == {"classification": 0.75, "mlm": 0.25}
+    unlabeled = {k[len("unlabeled_") :]: v for k, v in batch.items() if k.startswith("unlabeled_")}
+    ce = prompt_loss(prompt_logits(model, params, batch, verbalizer), batch["labels"], batch["weights"])
+    mlm = MaskedLM(model).loss(params, unlabeled)
+    np.testing.assert_allclose(objective.loss(params, batch), 0.75 * ce + 0.25 * mlm, rtol=1e-5)
+    terms, _ = objective.loss_and_metrics(params, batch)
+    assert float(total_loss(terms, objective.term_weights, objective.term_counts(batch))) == pytest.approx(
+        float(objective.loss(params, batch))
+    )
+
+    # The unlabeled batches are a function of the step: a resumed iterator replays them.
+    later = [next(batches) for _ in range(2)]
+    resumed = WithUnlabeledMlm(labeled, features, collator, 6, seed=3)
+    resumed.set_state({"labeled": {}, "unlabeled_step": 1})
+    for expected in later:
+        got = next(resumed)
+        np.testing.assert_array_equal(got["unlabeled_input_ids"], expected["unlabeled_input_ids"])
+        np.testing.assert_array_equal(got["unlabeled_mlm_labels"], expected["unlabeled_mlm_labels"])

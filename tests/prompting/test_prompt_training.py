@@ -18,6 +18,7 @@ from plmjax.prompting.presets import prompt_for
 from plmjax.train import few_shot
 from plmjax.train.loop import train_and_evaluate
 from tests.lmbff_like import make as make_lmbff_like
+from tests.train.runs import copy_cut_back
 
 CONFIG = os.path.join(os.path.dirname(__file__), "..", "..", "configs", "lmbff.py")
 
@@ -151,3 +152,21 @@ def test_main_evaluates_without_training_on_validation_and_test(lmbff_like, tmp_
     assert results["step"] == 0 and results["test"]["examples"] == 40 and results["validation"]["examples"] == 16
     assert "step 0 (initial), test: loss" in capsys.readouterr().out
     assert not os.path.exists(tmp_path / "checkpoints") or not os.listdir(tmp_path / "checkpoints")
+
+
+def test_pets_auxiliary_mlm_trains_on_unlabeled_prompts_and_resumes(lmbff_like, tmp_path):
+    model_dir, data = lmbff_like
+    unlabeled = tmp_path / "unlabeled.txt"
+    unlabeled.write_text("".join(f"the plot was good and fine {i}\n" for i in range(20)))
+    config = few_shot.seed_config(f"{CONFIG}:task=mr,model={model_dir},data={data},steps=6", 13, {})
+    config.data.length_buckets, config.data.max_length = (), 32
+    config.objective.prompt.auxiliary_mlm, config.objective.prompt.unlabeled_file = 0.5, str(unlabeled)
+    config.train.checkpoint_every, config.train.keep_checkpoints = 3, 3
+    first = train_and_evaluate(config, str(tmp_path / "a"), log=lambda *_: None)
+    assert first["train"]["mlm_loss"] > 0 and "mlm_accuracy" in first["train"]
+    assert set(first["validation"]) >= {"classification_loss", "accuracy"}
+    # Cut back to its step-3 checkpoint and resumed: the same parameters as the uninterrupted run.
+    copy_cut_back(str(tmp_path / "a"), str(tmp_path / "b"), 3)
+    second = train_and_evaluate(config, str(tmp_path / "b"), log=lambda *_: None)
+    for a, b in zip(jax.tree.leaves(first["state"].trainable), jax.tree.leaves(second["state"].trainable), strict=True):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-7)
