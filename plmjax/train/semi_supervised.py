@@ -13,8 +13,8 @@ iPET: generations <workdir>/gen-<g>/pvp-<p>: each model of generation g trains o
 examples a quarter of generation g-1's other models labeled, d = 5 times more each generation (plmjax.prompting.
 pet.ipet_train_sets); the last generation's ensemble labels the final classifier's set.
 Self-training: a classifier fine-tuned on the labeled set labels the unlabeled set; the confident examples
-(probability >= --confidence) join the labeled set of a student trained from the pretrained model; the student
-is the next round's teacher (<workdir>/round-<r>).
+(probability >= --confidence, or the --top-share most confident of each class) join the labeled set of a
+student trained from the pretrained model; the student is the next round's teacher (<workdir>/round-<r>).
 
 The config is configs/lmbff.py's (its task, seed and data); the final model is scored on the task's test split.
 """
@@ -170,7 +170,9 @@ class Pipeline:
             scores, weights = self.generation(folder, extra_files)
         return self.final_classifier(scores, weights)
 
-    def self_training(self, rounds: int = 3, confidence: float = 0.9) -> dict:
+    def self_training(self, rounds: int = 3, confidence: float = 0.9, top_share: float = 0.0) -> dict:
+        """confidence: keep the pseudo-labels with probability >= it; top_share > 0 instead keeps that share of
+        each class's predicted examples, the most confident first (class-balanced as the predictions are)."""
         extra, result = "", None
         for r in range(rounds + 1):
             config = self.config(method="finetune")
@@ -182,13 +184,27 @@ class Pipeline:
             path = os.path.join(self.workdir, f"round-{r}-pseudo_labels.jsonl")
             if not os.path.exists(path):
                 probs = pet.softmax(score_examples(config, workdir, self.unlabeled)["scores"])
-                keep = np.flatnonzero(probs.max(-1) >= confidence)
+                keep = confident(probs, confidence, top_share)
                 fields = self.task.text_fields
                 rows = [{**{f: self.unlabeled[i][f] for f in fields}, "label": int(probs[i].argmax())} for i in keep]
                 _write_examples(path, rows)
-                self.log(f"round {r}: {len(rows):,} of {len(self.unlabeled):,} unlabeled examples at p >= {confidence}")
+                self.log(f"round {r}: {len(rows):,} of {len(self.unlabeled):,} unlabeled examples kept")
             extra = path
         return result
+
+
+def confident(probs, threshold: float, top_share: float = 0.0) -> np.ndarray:
+    """Indices of the pseudo-labels kept: probability >= threshold, or (top_share > 0) the top_share most
+    confident of each predicted class, in index order."""
+    predicted, best = probs.argmax(-1), probs.max(-1)
+    if not top_share:
+        return np.flatnonzero(best >= threshold)
+    kept = []
+    for label in range(probs.shape[-1]):
+        members = np.flatnonzero(predicted == label)
+        order = members[np.argsort(-best[members], kind="stable")]
+        kept.append(order[: int(round(top_share * len(members)))])
+    return np.sort(np.concatenate(kept))
 
 
 def main(argv=None) -> dict:
@@ -201,6 +217,7 @@ def main(argv=None) -> dict:
     p.add_argument("--generations", type=int, default=3, help="iPET")
     p.add_argument("--rounds", type=int, default=3, help="self-training")
     p.add_argument("--confidence", type=float, default=0.9, help="self-training: the pseudo-label threshold")
+    p.add_argument("--top-share", type=float, default=0.0, help="self-training: keep this share of each class")
     p.add_argument("--max-unlabeled", type=int, default=0, help="use the first N unlabeled examples (0: all)")
     p.add_argument("--unlabeled", default="", help="a file of unlabeled examples (default: the shared data's)")
     p.add_argument("--auxiliary-mlm", type=float, default=0.0, help="PET's auxiliary MLM weight (PET: 1e-4)")
@@ -212,7 +229,7 @@ def main(argv=None) -> dict:
     elif args.method == "ipet":
         result = pipeline.ipet(args.generations)
     else:
-        result = pipeline.self_training(args.rounds, args.confidence)
+        result = pipeline.self_training(args.rounds, args.confidence, args.top_share)
     print(f"{args.method}: test {json.dumps(result['test'])}")
     return result
 

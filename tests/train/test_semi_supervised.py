@@ -103,3 +103,10 @@ def test_an_unlabeled_set_with_a_test_sentence_is_refused(setting, tmp_path):
     path.write_text("a fine day\n" + test_sentence)
     with pytest.raises(DataError, match=r"leaky.txt: 1 unlabeled examples are test examples \(the first, example 1"):
         semi_supervised.Pipeline(spec, OVERRIDES, str(tmp_path / "w"), unlabeled_file=str(path))
+
+
+def test_confident_pseudo_labels_by_threshold_or_top_share_per_class():
+    probs = np.array([[0.9, 0.1], [0.6, 0.4], [0.2, 0.8], [0.45, 0.55], [0.95, 0.05], [0.3, 0.7]])
+    np.testing.assert_array_equal(semi_supervised.confident(probs, 0.75), [0, 2, 4])
+    # Class 0 is predicted for 0, 1, 4 (most confident 4, 0), class 1 for 2, 3, 5 (2, 5): the top two thirds.
+    np.testing.assert_array_equal(semi_supervised.confident(probs, 0.0, top_share=2 / 3), [0, 2, 4, 5])
