@@ -190,7 +190,14 @@ def test_a_data_dir_that_is_missing_or_holds_other_files_is_an_error_naming_the_
 def test_the_task_table_is_complete_and_consistent():
     expected = {f"glue/{c}" for c in ("cola", "sst2", "mrpc", "qqp", "stsb", "mnli", "qnli", "rte", "wnli")}
     expected |= {f"super_glue/{c}" for c in ("boolq", "cb", "rte", "copa")} | {"stdlib_docs"}
-    assert set(TASKS) == expected
+    lmbff = {f"lmbff/{c}" for c in ("mr", "cr", "mpqa", "subj", "sst-5", "trec", "rte", "snli")}
+    assert set(TASKS) == expected | lmbff
+    for name in lmbff:  # LM-BFF's k-shot folders: train and dev in <task>/<k>-<seed>/, the test file one level up
+        task = TASKS[name]
+        assert set(task.splits) == {"train", "validation", "test"} and task.tfds_name is None
+        assert task.local_files["test"] == f"../test.{'csv' if task.local_format == 'csv' else 'tsv'}"
+    assert TASKS["lmbff/sst-5"].num_labels == 5 and TASKS["lmbff/trec"].num_labels == 6
+    assert TASKS["lmbff/snli"].label_names == ("entailment", "neutral", "contradiction")
     assert TASKS["glue/stsb"].is_regression and TASKS["glue/stsb"].metrics[0] == "pearson_and_spearman"
     assert TASKS["glue/cola"].metrics[0] == "matthews_corrcoef"
     assert TASKS["glue/mrpc"].metrics[0] == TASKS["glue/qqp"].metrics[0] == "accuracy_and_f1"
