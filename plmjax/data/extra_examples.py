@@ -14,15 +14,15 @@ import numpy as np
 
 from plmjax.data import local_files
 from plmjax.data.errors import MalformedRowError
-from plmjax.data.sources import _RowProblem, parse_label
+from plmjax.data.sources import RowProblem, parse_label
 
 
 def _soft_labels(raw, num_labels: int) -> list[float]:
     if not isinstance(raw, list) or len(raw) != num_labels:
-        raise _RowProblem(f"soft_labels must be a list of {num_labels} probabilities, not {raw!r}")
+        raise RowProblem(f"soft_labels must be a list of {num_labels} probabilities, not {raw!r}")
     values = [float(v) for v in raw]
     if not all(math.isfinite(v) and v >= 0 for v in values) or abs(sum(values) - 1.0) > 1e-3:
-        raise _RowProblem(f"soft_labels {raw} are not probabilities (non-negative, summing to 1)")
+        raise RowProblem(f"soft_labels {raw} are not probabilities (non-negative, summing to 1)")
     return values
 
 
@@ -32,15 +32,15 @@ def read_extra_examples(path: str, task) -> list[dict]:
         try:
             example = {field: row[field] for field in task.text_fields}
             if not all(isinstance(example[field], str) for field in task.text_fields):
-                raise _RowProblem(f"the text fields {task.text_fields} must be strings")
+                raise RowProblem(f"the text fields {task.text_fields} must be strings")
             if "soft_labels" in row:
                 example["soft_labels"] = _soft_labels(row["soft_labels"], task.num_labels)
                 example["label"] = int(np.argmax(example["soft_labels"]))
             elif "label" in row:
                 example["label"] = parse_label(row["label"], task)
             else:
-                raise _RowProblem('each example needs a "label" or "soft_labels"')
-        except _RowProblem as problem:
+                raise RowProblem('each example needs a "label" or "soft_labels"')
+        except RowProblem as problem:
             raise MalformedRowError(path, line, str(problem)) from None
         examples.append(example)
     return examples

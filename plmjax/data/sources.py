@@ -16,7 +16,7 @@ from plmjax.data.tasks import TaskSpec
 from plmjax.data.tfds_source import tfds_source
 
 
-class _RowProblem(Exception):
+class RowProblem(Exception):
     """A problem with one row, raised where the row's position is not known and re-raised with it."""
 
 
@@ -26,9 +26,9 @@ def parse_label(raw, task: TaskSpec):
         try:
             value = float(raw)
         except (TypeError, ValueError):
-            raise _RowProblem(f"label {raw!r} is not a number (task {task.name} is a regression)") from None
+            raise RowProblem(f"label {raw!r} is not a number (task {task.name} is a regression)") from None
         if not math.isfinite(value):
-            raise _RowProblem(f"label {raw!r} is not a finite number")
+            raise RowProblem(f"label {raw!r} is not a finite number")
         return value
     if isinstance(raw, bool):
         raw = str(raw)  # BoolQ's JSON labels; its class names are "False" and "True"
@@ -37,12 +37,12 @@ def parse_label(raw, task: TaskSpec):
     try:
         index = int(raw.strip()) if isinstance(raw, str) else int(raw)
     except (TypeError, ValueError):
-        raise _RowProblem(f"label {raw!r} is neither a class index nor one of {list(task.label_names)}") from None
+        raise RowProblem(f"label {raw!r} is neither a class index nor one of {list(task.label_names)}") from None
     if index != raw and not isinstance(raw, str):
-        raise _RowProblem(f"label {raw!r} is not an integer class index")
+        raise RowProblem(f"label {raw!r} is not an integer class index")
     if not 0 <= index < task.num_labels:
         hint = " (tfds marks unlabelled test examples with -1)" if index == -1 else ""
-        raise _RowProblem(f"label {raw!r} is not a class index in [0, {task.num_labels}){hint}")
+        raise RowProblem(f"label {raw!r} is not a class index in [0, {task.num_labels}){hint}")
     return index
 
 
@@ -51,16 +51,16 @@ def _example(task: TaskSpec, row: dict) -> dict:
         try:
             row = task.preprocess(row)
         except KeyError as error:
-            raise _RowProblem(f"missing field {error} (the row has {sorted(row)})") from None
+            raise RowProblem(f"missing field {error} (the row has {sorted(row)})") from None
     example = {}
     for field in task.text_fields:
         if field not in row:
-            raise _RowProblem(f"missing text field {field!r} (the row has {sorted(row)})")
+            raise RowProblem(f"missing text field {field!r} (the row has {sorted(row)})")
         if not isinstance(row[field], str):
-            raise _RowProblem(f"text field {field!r} is {type(row[field]).__name__}, not a string")
+            raise RowProblem(f"text field {field!r} is {type(row[field]).__name__}, not a string")
         example[field] = row[field]
     if task.label_field not in row:
-        raise _RowProblem(f"missing label field {task.label_field!r} (the row has {sorted(row)})")
+        raise RowProblem(f"missing label field {task.label_field!r} (the row has {sorted(row)})")
     example["label"] = parse_label(row[task.label_field], task)
     return example
 
@@ -110,7 +110,7 @@ def read_examples(task: TaskSpec, split: str) -> list[dict]:
         for line, row in rows:
             try:
                 examples.append(_example(task, row))
-            except _RowProblem as problem:
+            except RowProblem as problem:
                 raise MalformedRowError(where, line, str(problem)) from None
     else:
         if task.source == "builder":
@@ -121,7 +121,7 @@ def read_examples(task: TaskSpec, split: str) -> list[dict]:
         for position, row in enumerate(rows):
             try:
                 examples.append(_example(task, row))
-            except _RowProblem as problem:
+            except RowProblem as problem:
                 raise DataError(f"{where}, example {position}: {problem}") from None
     if not examples:
         raise EmptyDatasetError(f"task {task.name}, split {split!r}: {where} has no examples")
