@@ -43,13 +43,14 @@ LABEL_WORDS = (2307, 6659)  # "great", "terrible" in BERT's uncased vocabulary (
 
 
 class TwoWords:
-    """A verbalizer of two single-token words, one per class (what prompt_logits reads)."""
+    """A verbalizer of two single-token words, one per class (the interface of plmjax.prompting.verbalizer that
+    prompt_logits reads)."""
 
     word_ids = np.asarray(LABEL_WORDS, np.int32)
 
     @staticmethod
-    def class_logits(word_logits):
-        return word_logits
+    def scores(own_params, outputs):
+        return outputs.word_logits
 
 
 def make_batch(vocab_size: int, batch: int, seq: int, seed: int = 0) -> dict:
