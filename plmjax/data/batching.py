@@ -135,11 +135,16 @@ class BatchIterator:
         self._position += 1
         return self._materialise(indices, length)
 
-    def _materialise(self, global_indices: np.ndarray, length: int) -> dict[str, np.ndarray]:
+    def local_indices(self, global_indices: np.ndarray) -> np.ndarray:
+        """This process's rows of a global batch: example indices, -1 for the padding rows of a partial batch."""
         rows = self.batch_size // self.process_count
         padded = np.full(self.batch_size, -1, dtype=np.int64)
         padded[: len(global_indices)] = global_indices
-        mine = padded[self.process_index * rows : (self.process_index + 1) * rows]
+        return padded[self.process_index * rows : (self.process_index + 1) * rows]
+
+    def _materialise(self, global_indices: np.ndarray, length: int) -> dict[str, np.ndarray]:
+        mine = self.local_indices(global_indices)
+        rows = len(mine)
         batch = {
             "input_ids": np.full((rows, length), self._pad_token_id, dtype=np.int32),
             "attention_mask": np.zeros((rows, length), dtype=np.int32),

@@ -24,8 +24,10 @@ class RunData:
     eval_features: dict | None
     num_train: int
     num_eval: int
-    # Another labelled split's features, encoded when first asked for (LM-BFF's "test", after training).
+    # Another labelled split's features, encoded when asked for (LM-BFF's "test", after training).
     split_features: object = None
+    # Features of any examples with the task's text fields (labels optional): what a trained run scores.
+    encode_examples: object = None
 
 
 def get_task(data_config):
@@ -63,12 +65,18 @@ def load(config, task, model, tokenizer_path: str | None) -> RunData:
     eval_features = features.get("validation")
     num_eval = len(eval_features["labels"]) if eval_features else 0
 
+    def encode_examples(examples: list[dict]) -> dict:
+        if data_config.task == "synthetic":
+            raise data.DataError("the synthetic task has no text to encode")
+        labelled = [{"label": 0, **example} for example in examples]  # the label is not read
+        return data.encode(tokenizer, labelled, task, data_config.max_length)
+
     def split_features(split: str) -> dict:
         if data_config.task == "synthetic":
             raise data.DataError(f"the synthetic task has train and validation splits, not {split!r}")
-        return data.encode(tokenizer, read_split(task, split), task, data_config.max_length)
+        return encode_examples(read_split(task, split))
 
-    return RunData(task, features["train"], eval_features, num_train, num_eval, split_features)
+    return RunData(task, features["train"], eval_features, num_train, num_eval, split_features, encode_examples)
 
 
 def training_examples(data_config, task) -> list[dict]:

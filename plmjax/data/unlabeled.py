@@ -79,3 +79,21 @@ def check_no_test_examples(examples: list[dict], test: list[dict], text_fields, 
             f"{where}: {len(found)} unlabeled examples are test examples (the first, example {found[0]}: "
             f"{first[:80]!r}); remove them (plmjax.data.unlabeled.without_examples) so the test set stays unseen"
         )
+
+
+def unlabeled_for_task(task, labeled: list[dict], path: str = "") -> tuple[list[dict], int]:
+    """(the unlabeled examples a semi-supervised run of `task` reads, how many were left out): the file at `path`
+    (refused if it holds a test example), else the shared data's text of the LM-BFF task; either way without any
+    of the task's labeled examples (`labeled`, and its validation split) or test examples."""
+    from plmjax.data.pretraining.default_corpora import DATA_ROOT
+    from plmjax.data.sources import read_examples
+
+    fields = task.text_fields
+    test = read_examples(task, "test") if "test" in task.splits else []
+    if path:
+        examples = read_unlabeled_file(path, fields)
+        check_no_test_examples(examples, test, fields, path)
+    else:
+        examples = unlabeled_examples(task.name.split("/")[-1], DATA_ROOT)
+    validation = read_examples(task, "validation") if "validation" in task.splits else []
+    return without_examples(examples, labeled + validation + test, fields)

@@ -57,6 +57,10 @@ class Classification(Objective):
     def term_counts(self, batch):
         return {"classification": jnp.sum(row_weights(batch))}
 
+    def class_scores(self, params, batch):
+        """[batch, classes] logits in evaluation (what a trained run labels other examples with)."""
+        return classifier_logits(self.model, params, batch)
+
     def loss_and_metrics(self, params, batch, rng=None, deterministic=True):
         logits = classifier_logits(self.model, params, batch, rng, deterministic)
         return class_terms(logits, batch, self.num_labels)

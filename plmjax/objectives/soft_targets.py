@@ -59,6 +59,9 @@ class SoftTargetClassification(Objective):
     def term_counts(self, batch):
         return {"distillation": jnp.sum(row_weights(batch))}
 
+    def class_scores(self, params, batch):
+        return classifier_logits(self.model, params, batch)
+
     def loss_and_metrics(self, params, batch, rng=None, deterministic=True):
         logits = classifier_logits(self.model, params, batch, rng, deterministic)
         return self._terms(logits, batch)

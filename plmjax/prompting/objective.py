@@ -87,6 +87,10 @@ class PromptClassification(Objective):
             scores = jnp.mean(scores.reshape(-1, sets, scores.shape[-1]), axis=1)
         return scores, outputs
 
+    def class_scores(self, params, batch):
+        """[batch, classes] in evaluation (what a trained run labels other examples with)."""
+        return self.scores(params, batch)[0]
+
     def _terms(self, params, batch, scores, outputs):
         terms, metrics = class_terms(scores, batch, self.verbalizer.num_classes)
         if not self.verbalizer.uses_cross_entropy:

@@ -110,10 +110,8 @@ class DemonstrationBatches(BatchIterator):
             raise PromptError(f"example {index} with its demonstrations: {error}") from None
 
     def _materialise(self, global_indices: np.ndarray, length: int) -> dict:
-        rows = self.batch_size // self.process_count
-        padded = np.full(self.batch_size, -1, dtype=np.int64)
-        padded[: len(global_indices)] = global_indices
-        mine = padded[self.process_index * rows : (self.process_index + 1) * rows]
+        mine = self.local_indices(global_indices)
+        rows = len(mine)
         # The batch being drawn: training draws new demonstrations at every step, evaluation set s at "step" s.
         step = self._epoch * self.steps_per_epoch + self._position - 1
         draws = [step] if self.train else list(range(self.sets))

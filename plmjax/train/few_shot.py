@@ -93,15 +93,14 @@ def main(argv=None) -> dict:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
     os.makedirs(args.workdir, exist_ok=True)
+    metric = _task_metrics(configs[0])[0]  # the seeds' splits are of one task
     rows = []
     for config in configs:
         row = run_seed(config, os.path.join(args.workdir, f"seed-{config.seed}"), args.zero_shot, args.split)
         rows.append(row)
         with open(os.path.join(args.workdir, "metrics.jsonl"), "a") as f:
             f.write(json.dumps({"config": args.config, "zero_shot": args.zero_shot, **row}) + "\n")
-        metric = next(iter(_task_metrics(config)))
         print(f"seed {config.seed}: {args.split} {metric} {100 * row[args.split][metric]:.1f}", flush=True)
-    metric = _task_metrics(configs[0])[0]
     title = f"{args.config}{' (zero-shot)' if args.zero_shot else ''}"
     table = results_table(title, rows, args.split, metric)
     with open(os.path.join(args.workdir, "results.md"), "w") as f:

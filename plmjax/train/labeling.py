@@ -3,7 +3,8 @@ of the unlabeled set, and the PVPs' accuracy on the labeled set before training)
 
 The run is built from its config as training builds it (the same template, verbalizer and tokenizer), its
 parameters restored from the workdir (the best checkpoint, the latest, or the starting ones); the examples are
-encoded as its training data is (prompts, or classifier inputs) and scored in evaluation batches.
+encoded as its training data is (its source's encode_examples: prompts, or classifier inputs) and scored by its
+objective's class_scores in evaluation batches.
 """
 
 import time
@@ -11,22 +12,9 @@ import time
 import jax
 import numpy as np
 
-from plmjax import data
-from plmjax.data.task_inputs import batch_iterator, tokenizer_path_for
-from plmjax.hf import load_tokenizer
-from plmjax.objectives.classification import classifier_logits
-from plmjax.prompting.objective import PromptClassification
+from plmjax.data.task_inputs import batch_iterator
 from plmjax.train import partition, run_setup, sharding
 from plmjax.train.evaluate_run import restore
-
-
-def _features(run, examples: list[dict]) -> dict:
-    task = run.source.data.task
-    if isinstance(run.setup.objective, PromptClassification):
-        return run.source.encode_examples(examples)
-    tokenizer = load_tokenizer(tokenizer_path_for(run.config.data, task, run.setup.pretrained_path))
-    labelled = [{**e, "label": e.get("label", 0)} for e in examples]  # labels are not read
-    return data.encode(tokenizer, labelled, task, run.config.data.max_length)
 
 
 def score_examples(config, workdir: str, examples: list[dict], which: str = "best") -> dict:
@@ -39,14 +27,10 @@ def score_examples(config, workdir: str, examples: list[dict], which: str = "bes
         objective = run.setup.objective
 
         def scores(trainable, frozen, batch):
-            params = partition.merge(trainable, frozen)
-            if isinstance(objective, PromptClassification):
-                return objective.scores(params, batch)[0]
-            return classifier_logits(objective.model, params, batch)
+            return objective.class_scores(partition.merge(trainable, frozen), batch)
 
-        replicated = sharding.replicated(run.mesh)
-        scores = jax.jit(scores, out_shardings=replicated)
-        features = _features(run, examples)
+        scores = jax.jit(scores, out_shardings=sharding.replicated(run.mesh))
+        features = run.source.encode_examples(examples)
         c = config.data
         # One length (no buckets): the batches keep the examples' order.
         plan = batch_iterator(features, c.eval_batch_size, seed=0, train=False, length_buckets=())
@@ -55,8 +39,8 @@ def score_examples(config, workdir: str, examples: list[dict], which: str = "bes
         start = time.perf_counter()
         outputs = jax.device_get([scores(state.trainable, frozen, batch) for batch in batches])
         seconds = time.perf_counter() - start
-        weights = np.concatenate([np.asarray(b["weights"]) for b in batches])
-        result = np.concatenate(outputs)[weights > 0].astype(np.float32)
+        # In order, the padding rows last: the first len(examples) rows are the examples'.
+        result = np.concatenate(outputs)[: len(examples)].astype(np.float32)
         return {"scores": result, "step": step, "examples_per_second": len(examples) / max(seconds, 1e-9)}
     finally:
         run.checkpoints.close()

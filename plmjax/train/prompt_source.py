@@ -3,8 +3,6 @@
 Evaluation is the classification source's: the objective's loss and the task's metrics over every prediction.
 """
 
-import os
-
 import jax
 import numpy as np
 
@@ -41,16 +39,15 @@ class PromptSource(ClassificationSource):
         c = config.data
         dev = _read(task, "validation", c.max_eval_examples) if "validation" in task.splits else None
         template = prompt_from_config.template_of(config.objective.prompt, task)
-        train = _read(task, "train", c.max_train_examples)
+        train = [as_prompt_example(e, task.text_fields) for e in training_examples(c, task)]
         return auto_label_words.for_run(config, task, tokenizer, template, train, dev, workdir)
 
     def __init__(self, config, task, spec, vocab_size: int, term_weights: dict):
         c, p = config.data, config.objective.prompt
         self.config, self.spec, self.vocab_size, self.prompt_config = config, spec, vocab_size, p
-        read = lambda split, limit=0: _read(task, split, limit)  # noqa: E731
         self.train_examples = [as_prompt_example(e, task.text_fields) for e in training_examples(c, task)]
         check_batch_size(task, len(self.train_examples), c.batch_size)
-        eval_examples = read("validation", c.max_eval_examples) if "validation" in task.splits else None
+        eval_examples = _read(task, "validation", c.max_eval_examples) if "validation" in task.splits else None
         self.demonstrations = p.demonstrations
         if p.demonstrations not in ("", "random", "similar"):
             raise PromptError(f"objective.prompt.demonstrations={p.demonstrations!r}; choose '', random or similar")
@@ -79,7 +76,7 @@ class PromptSource(ClassificationSource):
             train_features = self._encode(self.train_examples)
             eval_features = None if eval_examples is None else self._encode(eval_examples)
         num_eval = 0 if eval_examples is None else len(eval_examples)
-        split_features = lambda split: self._features(read(split))  # noqa: E731
+        split_features = lambda split: self._features(_read(task, split))  # noqa: E731
         data = RunData(task, train_features, eval_features, len(self.train_examples), num_eval, split_features)
         super().__init__(config, data, task.num_labels, term_weights)
         self.description += f"; prompt {spec.template}, label words {spec.label_words}" + (
@@ -120,27 +117,13 @@ class PromptSource(ClassificationSource):
         return self._with_unlabeled_mlm(batches)
 
     def _with_unlabeled_mlm(self, batches):
-        """PET's auxiliary MLM batches, from the unlabeled file or the shared data's unlabeled text (minus every
-        labeled and test example)."""
-        from plmjax.data import unlabeled
+        """PET's auxiliary MLM batches, of the unlabeled file or the shared data's unlabeled text
+        (plmjax.data.unlabeled.unlabeled_for_task)."""
         from plmjax.data.pretraining.collators import MlmCollator
-        from plmjax.data.pretraining.default_corpora import DATA_ROOT
+        from plmjax.data.unlabeled import unlabeled_for_task
 
-        task, c = self.data.task, self.config
-        path = self.prompt_config.unlabeled_file
-        if path:
-            examples = unlabeled.read_unlabeled_file(path, task.text_fields)
-            test = read_split(task, "test") if "test" in task.splits else []
-            unlabeled.check_no_test_examples(examples, test, task.text_fields, path)
-        else:
-            examples = unlabeled.unlabeled_examples(
-                task.name.split("/")[-1], os.environ.get("PLMJAX_DATA") or DATA_ROOT
-            )
-            examples, _ = unlabeled.without_examples(
-                examples,
-                self.train_examples + read_split(task, "validation") + read_split(task, "test"),
-                task.text_fields,
-            )
+        c = self.config
+        examples, _ = unlabeled_for_task(self.data.task, self.train_examples, self.prompt_config.unlabeled_file)
         features = self.encode_examples(examples)
         collator = MlmCollator.from_tokenizer(
             self.spec.tokenizer, c.data.max_length, batch_size=c.data.batch_size // jax.process_count()

@@ -27,7 +27,6 @@ import sys
 import numpy as np
 
 from plmjax.data import unlabeled as unlabeled_data
-from plmjax.data.pretraining.default_corpora import DATA_ROOT
 from plmjax.data.task_inputs import get_task, read_split
 from plmjax.prompting import pet
 from plmjax.prompting.presets import PVPS
@@ -59,15 +58,8 @@ class Pipeline:
         base = self.config()
         self.task = get_task(base.data)
         self.train = read_split(self.task, "train", base.data.max_train_examples)
-        labeled_and_test = self.train + read_split(self.task, "validation") + read_split(self.task, "test")
         fields = self.task.text_fields
-        if unlabeled_file:  # the researcher's own set: refused if it holds a test example
-            pool = unlabeled_data.read_unlabeled_file(unlabeled_file, fields)
-            unlabeled_data.check_no_test_examples(pool, read_split(self.task, "test"), fields, unlabeled_file)
-        else:
-            short_name = self.task.name.split("/")[-1]
-            pool = unlabeled_data.unlabeled_examples(short_name, os.environ.get("PLMJAX_DATA") or DATA_ROOT)
-        pool, removed = unlabeled_data.without_examples(pool, labeled_and_test, fields)
+        pool, removed = unlabeled_data.unlabeled_for_task(self.task, self.train, unlabeled_file)
         self.unlabeled = pool[:max_unlabeled] if max_unlabeled else pool
         self.log(f"{len(self.unlabeled):,} unlabeled examples ({removed:,} labeled or test examples left out)")
         os.makedirs(workdir, exist_ok=True)

@@ -32,6 +32,10 @@ class ClassificationSource:
             self.data.train_features, c.data.batch_size, seed=c.seed, train=True, length_buckets=c.data.length_buckets
         )
 
+    def encode_examples(self, examples: list[dict]) -> dict:
+        """Any examples with the task's text fields, as this run's inputs (labels unused)."""
+        return self.data.encode_examples(examples)
+
     def eval_batches(self, split: str = "validation"):
         c = self.config.data
         features = self.data.eval_features if split == "validation" else self.data.split_features(split)
