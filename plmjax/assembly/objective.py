@@ -24,7 +24,10 @@ from plmjax.objectives.soft_targets import SoftTargetClassification
 from plmjax.prompting import from_config as prompt_from_config
 from plmjax.prompting.objective import VERBALIZER, PromptClassification
 
-OBJECTIVES = ("classification", "soft_classification", "prompt", "mlm", "clm", "bart", "t5", "electra", "distillation")
+OBJECTIVES = (
+    "classification", "soft_classification", "prompt", "mlm", "clm", "bart", "t5", "text_to_text", "electra",
+    "distillation",
+)  # fmt: skip
 # Objectives that classify a task's examples (data.task) rather than pretrain on a corpus.
 TASK_OBJECTIVES = ("classification", "soft_classification", "prompt")
 SENTENCE_TASKS = ("", "nsp", "sop")
@@ -108,7 +111,7 @@ def head_of(objective_config) -> str | None:
         return "pretraining" if objective_config.sentence_task else "mlm"
     if name == "prompt":
         return "mlm"
-    return {"clm": "lm", "bart": "lm", "t5": "lm"}.get(name)
+    return {"clm": "lm", "bart": "lm", "t5": "lm", "text_to_text": "lm"}.get(name)
 
 
 def build(

@@ -72,7 +72,8 @@ def default_config() -> ml_collections.ConfigDict:
     # classification (data.task), prompt (data.task as cloze questions, below), or a pretraining objective
     # on data.corpus_*: mlm (BERT / RoBERTa; with sentence_task, BERT's MLM + NSP or ALBERT's MLM + SOP),
     # clm (GPT), bart (denoising), t5 (span corruption), electra (replaced-token detection) or distillation
-    # (DistilBERT). See docs/pretraining.md and docs/prompting.md.
+    # (DistilBERT); or text_to_text (a seq2seq model on source/target pairs). See docs/pretraining.md and
+    # docs/prompting.md.
     c.objective.name = "classification"
     c.objective.sentence_task = ""  # mlm: "", "nsp" (a bert model) or "sop" (an albert model)
     c.objective.masking = "dynamic"  # static: one mask per example; dynamic: a new mask every epoch (RoBERTa)
@@ -91,6 +92,9 @@ def default_config() -> ml_collections.ConfigDict:
         )
     )
     c.objective.t5 = ml_collections.ConfigDict(dict(noise_density=0.15, mean_noise_span_length=3.0))
+    # text_to_text: a seq2seq model (T5, BART) learns data.corpus_files' (source, target) pairs (JSON lines);
+    # sources up to data.max_length tokens, targets up to target_length (each ending in EOS).
+    c.objective.text_to_text = ml_collections.ConfigDict(dict(target_length=64))
     # The discriminator is model.name_or_path (a preset); the generator that fraction of its width.
     c.objective.electra = ml_collections.ConfigDict(dict(generator_fraction=0.25, rtd_weight=50.0))
     c.objective.distillation = ml_collections.ConfigDict(

@@ -38,14 +38,14 @@ from plmjax.train.loop import train_and_evaluate
 METHODS = ("pet", "ipet", "self_training")
 
 
-def _write_json(path: str, value) -> None:
+def write_json(path: str, value) -> None:
     """Written whole or not at all (a stage is done when its file exists)."""
     with open(path + ".partial", "w") as f:
         json.dump(value, f)
     os.replace(path + ".partial", path)
 
 
-def _write_examples(path: str, examples: list[dict]) -> None:
+def write_examples(path: str, examples: list[dict]) -> None:
     with open(path + ".partial", "w") as f:
         f.writelines(json.dumps(e) + "\n" for e in examples)
     os.replace(path + ".partial", path)
@@ -66,7 +66,7 @@ class Pipeline:
         # PET's auxiliary MLM (its PVP models also learn the unlabeled prompts): the set they read.
         self.auxiliary_mlm, self.unlabeled_path = auxiliary_mlm, os.path.join(workdir, "unlabeled.jsonl")
         if auxiliary_mlm and not os.path.exists(self.unlabeled_path):
-            _write_examples(self.unlabeled_path, [{f: e[f] for f in fields} for e in self.unlabeled])
+            write_examples(self.unlabeled_path, [{f: e[f] for f in fields} for e in self.unlabeled])
 
     def config(self, **method):
         """configs/lmbff.py's config for this task and seed with method=... arguments, and the overrides."""
@@ -124,7 +124,7 @@ class Pipeline:
                 {**{f: e[f] for f in fields}, "soft_labels": q.tolist()}
                 for e, q in zip(self.unlabeled, soft, strict=True)
             ]
-            _write_examples(path, rows)
+            write_examples(path, rows)
         config = self.config(method="finetune")
         config.objective.name = "soft_classification"
         config.objective.soft_classification.temperature = temperature
@@ -135,7 +135,7 @@ class Pipeline:
         result_path = os.path.join(workdir, "result.json")
         if not os.path.exists(result_path):
             train_and_evaluate(config, workdir, log=lambda *_: None)
-            _write_json(result_path, evaluate_run(config, workdir, ("validation", "test")))
+            write_json(result_path, evaluate_run(config, workdir, ("validation", "test")))
         with open(result_path) as f:
             return json.load(f)
 
@@ -157,7 +157,7 @@ class Pipeline:
                     fields = self.task.text_fields
                     examples = [{**{f: self.unlabeled[r][f] for f in fields}, "label": int(label)}
                                 for r, label in zip(rows, new_labels, strict=True)]  # fmt: skip
-                    _write_examples(path, examples)
+                    write_examples(path, examples)
                 extra_files.append(path)
             scores, weights = self.generation(folder, extra_files)
         return self.final_classifier(scores, weights)
@@ -179,7 +179,7 @@ class Pipeline:
                 keep = confident(probs, confidence, top_share)
                 fields = self.task.text_fields
                 rows = [{**{f: self.unlabeled[i][f] for f in fields}, "label": int(probs[i].argmax())} for i in keep]
-                _write_examples(path, rows)
+                write_examples(path, rows)
                 self.log(f"round {r}: {len(rows):,} of {len(self.unlabeled):,} unlabeled examples kept")
             extra = path
         return result

@@ -10,11 +10,15 @@
 Both give `get_state()` / `set_state()` (a JSON-able position, checkpointed with the model).
 """
 
+import json
+import os
+
 import jax
 import numpy as np
 
 from plmjax.data import pretraining as pt
 from plmjax.data.pretraining.run_data import t5_tokens_length
+from plmjax.data.pretraining.text_pairs import TextToTextCollator
 
 # Collator noise seeds are derived from the run seed so that the held-out split's (static) masks differ from
 # the training ones.
@@ -38,7 +42,22 @@ def make_collator(config, tokenizer, rows: int):
         )
         assert tokens_length == t5_tokens_length(config)
         return collator
+    if o.name == "text_to_text":
+        start = decoder_start_token_id(config.model.name_or_path, tokenizer.pad_token_id)
+        return TextToTextCollator(length, o.text_to_text.target_length, tokenizer.pad_token_id, start, batch_size=rows)
     raise ValueError(f"objective {o.name!r} has no collator")
+
+
+def decoder_start_token_id(model_path: str, default: int) -> int:
+    """The decoder's first input: the HF model directory's decoder_start_token_id (BART: EOS), else `default`
+    (T5: the pad id)."""
+    path = os.path.join(model_path, "config.json")
+    if os.path.isfile(path):
+        with open(path) as f:
+            start = json.load(f).get("decoder_start_token_id")
+        if start is not None:
+            return int(start)
+    return default
 
 
 def local_rows(batch_size: int) -> tuple[int, int]:

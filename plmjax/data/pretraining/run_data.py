@@ -15,6 +15,7 @@ import numpy as np
 from plmjax.data import DataError
 from plmjax.data import pretraining as pt
 from plmjax.data.pretraining.char_tokenizer import CharTokenizer
+from plmjax.data.pretraining.text_pairs import encode_text_pairs, read_text_pairs
 
 TEXT_LAYOUT = "text"  # a file is one document, one "sentence", kept verbatim (newlines too): character LMs
 TOKENIZER_KINDS = ("wordpiece", "bpe", "gpt2_bpe", "char")
@@ -124,6 +125,8 @@ def split_held_out(documents: list, fraction: float) -> tuple[list, list]:
 def load(config, workdir: str, tokenizer=None) -> PretrainingData:
     """Corpus -> tokenizer -> tokenised documents -> the objective's examples, for train and validation."""
     c = config.data
+    if config.objective.name == "text_to_text":
+        return load_text_pairs(config, tokenizer)
     documents, held_out = read_corpus(c)
     if tokenizer is None:
         tokenizer = get_tokenizer(c, documents + (held_out or []), workdir)
@@ -144,6 +147,32 @@ def load(config, workdir: str, tokenizer=None) -> PretrainingData:
     if not eval_examples:
         raise DataError("the held-out split gives no examples: raise data.validation_fraction or add text")
     return PretrainingData(tokenizer, train, evaluation, train_examples, eval_examples)
+
+
+def load_text_pairs(config, tokenizer=None) -> PretrainingData:
+    """text_to_text: the (source, target) pairs of data.corpus_files (JSON lines, plmjax.data.pretraining.
+    text_pairs), held out from data.validation_files or the last data.validation_fraction of them; the
+    tokenizer is data.tokenizer or the model's directory."""
+    c = config.data
+    if not c.corpus_files:
+        raise DataError("objective text_to_text reads data.corpus_files: JSON lines with source and target")
+    pairs = [pair for path in _paths(c.corpus_files) for pair in read_text_pairs(path)]
+    if c.validation_files:
+        held_out = [pair for path in _paths(c.validation_files) for pair in read_text_pairs(path)]
+    else:
+        if not 0 < c.validation_fraction < 1:
+            raise ValueError(f"data.validation_fraction={c.validation_fraction} must be in (0, 1)")
+        cut = len(pairs) - max(1, math.ceil(len(pairs) * c.validation_fraction))
+        pairs, held_out = pairs[:cut], pairs[cut:]
+    if tokenizer is None:
+        from plmjax.hf import load_tokenizer
+
+        tokenizer = load_tokenizer(c.tokenizer or config.model.name_or_path)
+    lengths = c.max_length, config.objective.text_to_text.target_length
+    train, evaluation = (encode_text_pairs(tokenizer, p, *lengths) for p in (pairs, held_out))
+    if len(train) < c.batch_size:
+        raise DataError(f"{len(train)} training pairs, fewer than a batch of {c.batch_size}")
+    return PretrainingData(tokenizer, [], [], train, evaluation)
 
 
 def flat_documents(documents) -> list[list[int]]:

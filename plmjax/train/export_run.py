@@ -1,0 +1,36 @@
+"""A trained run as an HF model directory: the next stage's starting model (STraTA's auxiliary-task model,
+a fine-tuned T5 generator), or a result to load in transformers.
+
+    export_run(config, workdir, out_dir)                 # the model with its head (BertForSequenceClassification)
+    export_run(config, workdir, out_dir, head=None)      # the backbone only (BertModel): a new head comes next
+"""
+
+import jax
+from flax import traverse_util
+
+from plmjax.hf import load_tokenizer, save_pretrained
+from plmjax.models.init import abstract_params
+from plmjax.models.model_classes import build_model
+from plmjax.train import partition, run_setup
+from plmjax.train.evaluate_run import restore
+
+KEEP_HEAD = "keep"
+
+
+def export_run(config, workdir: str, out_dir: str, which: str = "best", head=KEEP_HEAD, tokenizer_path=None) -> int:
+    """Writes the run's best (or latest, or initial) parameters to out_dir with the tokenizer of tokenizer_path
+    (default: the model's directory); returns the exported step. head=None keeps only the backbone's tensors.
+    A PEFT run is refused: its adapters are not merged into HF weights here."""
+    if config.peft.method != "full":
+        raise ValueError(f"export_run: peft.method={config.peft.method!r} runs keep their adapters apart")
+    run = run_setup.prepare(config, workdir)
+    state, frozen, step = restore(run, which)
+    params = jax.device_get(partition.merge(state.trainable, frozen))
+    model = run.setup.model
+    if head != KEEP_HEAD:
+        model = build_model(model.config, head=head)
+        wanted = traverse_util.flatten_dict(abstract_params(model))
+        flat = traverse_util.flatten_dict(params)
+        params = traverse_util.unflatten_dict({path: flat[path] for path in wanted})
+    save_pretrained(model, params, out_dir, tokenizer=load_tokenizer(tokenizer_path or config.model.name_or_path))
+    return step
