@@ -104,3 +104,31 @@ class CausalLmCollator:
         batch["target_weights"] = np.zeros(batch["input_ids"].shape, dtype=np.float32)
         batch["target_weights"][:, :-1] = batch["attention_mask"][:, 1:]
         return batch
+
+
+def empty_seq2seq_batch(rows: int, inputs_length: int, targets_length: int, pad_token_id: int) -> dict:
+    """The seq2seq batch layout (T5 span corruption, BART denoising, text-to-text), all padding: `input_ids`,
+    `attention_mask` [rows, inputs_length], `decoder_input_ids`, `decoder_attention_mask`, `target_ids`,
+    `target_weights` [rows, targets_length], `weights` [rows]."""
+    inputs, targets = (rows, inputs_length), (rows, targets_length)
+    return {
+        "input_ids": np.full(inputs, pad_token_id, dtype=np.int32),
+        "attention_mask": np.zeros(inputs, dtype=np.int32),
+        "decoder_input_ids": np.full(targets, pad_token_id, dtype=np.int32),
+        "decoder_attention_mask": np.zeros(targets, dtype=np.int32),
+        "target_ids": np.full(targets, pad_token_id, dtype=np.int32),
+        "target_weights": np.zeros(targets, dtype=np.float32),
+        "weights": np.zeros((rows,), dtype=np.float32),
+    }
+
+
+def put_seq2seq_row(batch: dict, row: int, inputs, targets, decoder_start_token_id: int) -> None:
+    """Row `row` of a seq2seq batch: the encoder reads `inputs`, the decoder `targets` shifted right after the
+    start token and learns `targets`."""
+    batch["input_ids"][row, : len(inputs)] = inputs
+    batch["attention_mask"][row, : len(inputs)] = 1
+    batch["target_ids"][row, : len(targets)] = targets
+    batch["target_weights"][row, : len(targets)] = 1.0
+    batch["decoder_input_ids"][row, : len(targets)] = [decoder_start_token_id, *targets[:-1]]
+    batch["decoder_attention_mask"][row, : len(targets)] = 1
+    batch["weights"][row] = 1.0

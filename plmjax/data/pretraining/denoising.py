@@ -13,6 +13,7 @@ the decoder start token (BART: </s>).
 
 import numpy as np
 
+from plmjax.data.pretraining.collators import empty_seq2seq_batch, put_seq2seq_row
 from plmjax.data.pretraining.masking import continuation_table, per_example_generators
 
 
@@ -188,26 +189,11 @@ class BartDenoisingCollator:
         rows = self.batch_size if self.batch_size is not None else len(examples)
         if rows < len(examples):
             raise ValueError(f"{len(examples)} examples do not fit in a batch of {rows}")
-        shape = (rows, self.max_length)
-        batch = {
-            "input_ids": np.full(shape, self.pad_token_id, dtype=np.int32),
-            "attention_mask": np.zeros(shape, dtype=np.int32),
-            "decoder_input_ids": np.full(shape, self.pad_token_id, dtype=np.int32),
-            "decoder_attention_mask": np.zeros(shape, dtype=np.int32),
-            "target_ids": np.full(shape, self.pad_token_id, dtype=np.int32),
-            "target_weights": np.zeros(shape, dtype=np.float32),
-            "weights": np.zeros((rows,), dtype=np.float32),
-        }
+        batch = empty_seq2seq_batch(rows, self.max_length, self.max_length, self.pad_token_id)
         for row, (example, example_rng) in enumerate(zip(examples, rngs, strict=True)):
             noised, original = self.noise(example, example_rng)
             # Insertions can make the noised text longer than the original: keep what fits, and </s>.
             encoder = [self.bos_token_id, *noised[: self.max_length - 2].tolist(), self.eos_token_id]
             target = [self.bos_token_id, *original.tolist(), self.eos_token_id]
-            batch["input_ids"][row, : len(encoder)] = encoder
-            batch["attention_mask"][row, : len(encoder)] = 1
-            batch["target_ids"][row, : len(target)] = target
-            batch["target_weights"][row, : len(target)] = 1.0
-            batch["decoder_input_ids"][row, : len(target)] = [self.decoder_start_token_id, *target[:-1]]
-            batch["decoder_attention_mask"][row, : len(target)] = 1
-            batch["weights"][row] = 1.0
+            put_seq2seq_row(batch, row, encoder, target, self.decoder_start_token_id)
         return batch

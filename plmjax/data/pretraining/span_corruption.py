@@ -10,6 +10,7 @@ Sentinels count down from `first_sentinel_id` (T5's tokenizer: `<extra_id_0>` = 
 
 import numpy as np
 
+from plmjax.data.pretraining.collators import empty_seq2seq_batch, put_seq2seq_row
 from plmjax.data.pretraining.masking import per_example_generators
 
 
@@ -136,15 +137,7 @@ class T5SpanCorruptionCollator:
         rows = self.batch_size if self.batch_size is not None else len(examples)
         if rows < len(examples):
             raise ValueError(f"{len(examples)} examples do not fit in a batch of {rows}")
-        batch = {
-            "input_ids": np.full((rows, self.inputs_length), self.pad_token_id, dtype=np.int32),
-            "attention_mask": np.zeros((rows, self.inputs_length), dtype=np.int32),
-            "decoder_input_ids": np.full((rows, self.targets_length), self.pad_token_id, dtype=np.int32),
-            "decoder_attention_mask": np.zeros((rows, self.targets_length), dtype=np.int32),
-            "target_ids": np.full((rows, self.targets_length), self.pad_token_id, dtype=np.int32),
-            "target_weights": np.zeros((rows, self.targets_length), dtype=np.float32),
-            "weights": np.zeros((rows,), dtype=np.float32),
-        }
+        batch = empty_seq2seq_batch(rows, self.inputs_length, self.targets_length, self.pad_token_id)
         for row, (example, example_rng) in enumerate(zip(examples, rngs, strict=True)):
             inputs, targets = self.corrupt(example, example_rng)
             if len(inputs) > self.inputs_length or len(targets) > self.targets_length:
@@ -152,11 +145,5 @@ class T5SpanCorruptionCollator:
                     f"example {row} ({len(example)} tokens) corrupts to {len(inputs)} input and {len(targets)} "
                     f"target tokens, more than {self.inputs_length}/{self.targets_length}: see span_corruption_lengths"
                 )
-            batch["input_ids"][row, : len(inputs)] = inputs
-            batch["attention_mask"][row, : len(inputs)] = 1
-            batch["target_ids"][row, : len(targets)] = targets
-            batch["target_weights"][row, : len(targets)] = 1.0
-            batch["decoder_input_ids"][row, : len(targets)] = [self.decoder_start_token_id, *targets[:-1]]
-            batch["decoder_attention_mask"][row, : len(targets)] = 1
-            batch["weights"][row] = 1.0
+            put_seq2seq_row(batch, row, inputs, targets, self.decoder_start_token_id)
         return batch

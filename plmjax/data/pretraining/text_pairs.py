@@ -7,10 +7,9 @@ MalformedRowError naming the file and line. Each side is tokenised without speci
 less one and ended with EOS (the T5 convention: the model learns to stop).
 """
 
-import numpy as np
-
 from plmjax.data import local_files
 from plmjax.data.errors import DataError, MalformedRowError
+from plmjax.data.pretraining.collators import empty_seq2seq_batch, put_seq2seq_row
 
 FIELDS = ("source", "target")
 
@@ -57,23 +56,9 @@ class TextToTextCollator:
         if rows < len(examples):
             raise ValueError(f"{len(examples)} examples do not fit in a batch of {rows}")
         s, t = self.source_length, self.target_length
-        batch = {
-            "input_ids": np.full((rows, s), self.pad, np.int32),
-            "attention_mask": np.zeros((rows, s), np.int32),
-            "decoder_input_ids": np.full((rows, t), self.pad, np.int32),
-            "decoder_attention_mask": np.zeros((rows, t), np.int32),
-            "target_ids": np.full((rows, t), self.pad, np.int32),
-            "target_weights": np.zeros((rows, t), np.float32),
-            "weights": np.zeros((rows,), np.float32),
-        }
+        batch = empty_seq2seq_batch(rows, s, t, self.pad)
         for row, (source, target) in enumerate(examples):
             if len(source) > s or len(target) > t:
                 raise ValueError(f"example {row} ({len(source)}/{len(target)} tokens) is longer than {s}/{t}")
-            batch["input_ids"][row, : len(source)] = source
-            batch["attention_mask"][row, : len(source)] = 1
-            batch["target_ids"][row, : len(target)] = target
-            batch["target_weights"][row, : len(target)] = 1.0
-            batch["decoder_input_ids"][row, : len(target)] = [self.start, *target[:-1]]
-            batch["decoder_attention_mask"][row, : len(target)] = 1
-            batch["weights"][row] = 1.0
+            put_seq2seq_row(batch, row, source, target, self.start)
         return batch
