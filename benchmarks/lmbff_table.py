@@ -28,7 +28,8 @@ def run_cell(task: str, method: str, out: str, model: str, steps: int, data: str
         arg = f"task={task},method={'prompt' if method == 'zero_shot' else method},steps={steps}"
         arg += (f",model={model}" if model else "") + (f",data={data}" if data else "")
         command = [sys.executable, "-m", "plmjax.train.few_shot", f"--config=configs/lmbff.py:{arg}",
-                   f"--workdir={workdir}"] + (["--zero-shot"] if method == "zero_shot" else [])  # fmt: skip
+                   f"--workdir={workdir}", f"--compilation-cache={os.path.join(out, 'jax_cache')}"]  # fmt: skip
+        command += ["--zero-shot"] if method == "zero_shot" else []
         os.makedirs(workdir, exist_ok=True)
         start = time.perf_counter()
         with open(os.path.join(workdir, "log.txt"), "w") as log:

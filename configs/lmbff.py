@@ -58,7 +58,7 @@ def get_config(arg=None):
     config.data.data_dir = os.path.join(data, TASK_DIRS.get(arg.task, arg.task), f"{arg.k}-{arg.seed}")
     config.data.source = "local"
     config.data.max_length = 128
-    config.data.length_buckets = (64, 128)
+    config.data.length_buckets = (32, 64, 128)
     config.data.batch_size = 8
     config.data.eval_batch_size = 64
     if arg.method == "finetune":
