@@ -71,7 +71,7 @@ def get_config(arg=None):
     if arg.method == "prompt_demos":
         config.objective.prompt.demonstrations = "similar"
         config.data.max_length = 256
-        config.data.length_buckets = ()
+        config.data.length_buckets = (128, 192, 256)  # each batch padded to its longest prompt's bucket
     learning_rate = arg.learning_rate
     if arg.method in PEFT:
         config.peft.method = PEFT[arg.method]

@@ -46,7 +46,9 @@ def encode_prompts(examples: list[dict], template: Template, tokenizer, max_leng
 
 
 class DemonstrationBatches(BatchIterator):
-    """Batches of prompts with LM-BFF's demonstrations, encoded as they are drawn, padded to max_length.
+    """Batches of prompts with LM-BFF's demonstrations, encoded as they are drawn, each batch padded to the
+    smallest of `length_buckets` (and max_length) its longest prompt fits: its global batch's, so every process
+    pads to the same length (the other processes' rows are encoded too, only to be measured).
 
     queries: the examples to batch; pool: where demonstrations come from (for training, the queries themselves:
     query k is pool example k, never its own demonstration); demo_word_ids: the label word shown for each class.
@@ -73,11 +75,13 @@ class DemonstrationBatches(BatchIterator):
         query_embeddings=None,
         process_index: int = 0,
         process_count: int = 1,
+        length_buckets: tuple = (),
     ):
         if sets < 1 or (train and sets != 1):
             raise PromptError(f"demonstration sets={sets}: training draws one set per step, evaluation one or more")
         labels = np.asarray([q["label"] for q in queries], np.int32)
-        # The plan only needs each query's length: all are padded to max_length.
+        # The plan only needs each query's length, not known before its demonstrations are drawn: all are cut
+        # into batches as if of max_length, and each batch is padded to its bucket when it is drawn.
         placeholder = [np.zeros(1, np.int32)] * len(queries)
         features = {"input_ids": placeholder, "token_type_ids": placeholder, "labels": labels}
         super().__init__(
@@ -95,6 +99,7 @@ class DemonstrationBatches(BatchIterator):
         self.max_length, self.vocab_size, self.sets, self.train = max_length, vocab_size, sets, train
         self.in_pool, self.query_embeddings = in_pool, query_embeddings
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        self.padded_lengths = sorted({b for b in length_buckets if b < max_length} | {max_length})
 
     def _prompt(self, index: int, draw: int):
         embedding = None if self.query_embeddings is None else self.query_embeddings[index]
@@ -115,7 +120,10 @@ class DemonstrationBatches(BatchIterator):
         # The batch being drawn: training draws new demonstrations at every step, evaluation set s at "step" s.
         step = self._epoch * self.steps_per_epoch + self._position - 1
         draws = [step] if self.train else list(range(self.sets))
-        shape = (rows, len(draws), self.max_length)
+        prompts = {(int(i), d): self._prompt(int(i), d) for i in global_indices if i >= 0 for d in draws}
+        longest = max((len(p.input_ids) for p in prompts.values()), default=1)
+        length = next(b for b in self.padded_lengths if b >= longest)
+        shape = (rows, len(draws), length)
         batch = {
             "input_ids": np.full(shape, self.pad_id, np.int32),
             "attention_mask": np.zeros(shape, np.int32),
@@ -128,7 +136,7 @@ class DemonstrationBatches(BatchIterator):
             if index < 0:
                 continue  # a padding row: weight 0
             for column, draw in enumerate(draws):
-                prompt = self._prompt(int(index), draw)
+                prompt = prompts[int(index), draw]
                 n = len(prompt.input_ids)
                 batch["input_ids"][row, column, :n] = prompt.input_ids
                 batch["attention_mask"][row, column, :n] = 1

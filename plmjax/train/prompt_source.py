@@ -105,6 +105,7 @@ class PromptSource(ClassificationSource):
             seed=c.seed, train=train, sets=1 if train else self.prompt_config.demonstration_sets,
             in_pool=in_pool, query_embeddings=embeddings,
             process_index=jax.process_index(), process_count=jax.process_count(),
+            length_buckets=c.data.length_buckets,
         )  # fmt: skip
 
     def train_batches(self):

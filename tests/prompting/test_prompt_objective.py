@@ -75,6 +75,16 @@ def test_an_ensemble_of_demonstration_sets_averages_their_class_logits(masked_lm
                                  model.config.vocab_size, 6, seed=1, train=False, sets=3, in_pool=False)  # fmt: skip
     again = next(again)
     np.testing.assert_array_equal(again["input_ids"], batch["input_ids"])
+    # With length buckets: the same prompts, padded to the smallest bucket the batch's longest one fits.
+    longest = int(batch["attention_mask"].sum(-1).max())
+    bucketed = DemonstrationBatches(QUERIES, pool, TEMPLATE, tokenizer, verbalizer.word_ids, 64,
+                                    model.config.vocab_size, 6, seed=1, train=False, sets=3, in_pool=False,
+                                    length_buckets=(longest - 1, longest + 1, 200))  # fmt: skip
+    bucketed = next(bucketed)
+    assert bucketed["input_ids"].shape == (6, 3, longest + 1)
+    for key in ("input_ids", "attention_mask", "token_type_ids"):
+        np.testing.assert_array_equal(bucketed[key], batch[key][..., : longest + 1])
+    np.testing.assert_array_equal(bucketed["mask_positions"], batch["mask_positions"])
 
 
 def test_training_demonstrations_change_every_step_and_resume_where_they_were(masked_lm):
