@@ -17,6 +17,7 @@ import sys
 
 import numpy as np
 
+from plmjax.train.compilation_cache import use_compilation_cache
 from plmjax.train.config_files import ConfigError, apply_override, load_config, split_overrides
 
 LMBFF_SEEDS = (13, 21, 42, 87, 100)
@@ -88,7 +89,7 @@ def main(argv=None) -> dict:
     parser.add_argument(
         "--compilation-cache",
         default="",
-        help="a directory for jax's persistent compilation cache: the seeds' runs compile the same programs",
+        help="a directory for jax's persistent compilation cache: the seeds' runs build the same programs",
     )
     args = parser.parse_args(rest)
     if args.compilation_cache:
@@ -114,16 +115,6 @@ def main(argv=None) -> dict:
         f.write(table)
     print(table)
     return {"rows": rows, "summary": summarise(rows, args.split, metric)}
-
-
-def use_compilation_cache(directory: str) -> None:
-    """Every seed builds the same programs (only the data and the starting values differ), so all but the first
-    seed's compilations (training, validation, test steps: tens of seconds each on a CPU) are reads from
-    jax's persistent cache in `directory`."""
-    import jax
-
-    jax.config.update("jax_compilation_cache_dir", directory)
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 
 
 def _task_metrics(config) -> tuple[str, ...]:

@@ -16,7 +16,8 @@ Self-training: a classifier fine-tuned on the labeled set labels the unlabeled s
 (probability >= --confidence, or the --top-share most confident of each class) join the labeled set of a
 student trained from the pretrained model; the student is the next round's teacher (<workdir>/round-<r>).
 
-The config is configs/lmbff.py's (its task, seed and data); the final model is scored on the task's test split.
+The config is configs/lmbff.py's (its task, seed and data); the final model is scored on the task's test split
+(<workdir>/result.json).
 """
 
 import argparse
@@ -30,6 +31,7 @@ from plmjax.data import unlabeled as unlabeled_data
 from plmjax.data.task_inputs import get_task, read_split
 from plmjax.prompting import pet
 from plmjax.prompting.presets import PVPS
+from plmjax.train.compilation_cache import use_compilation_cache
 from plmjax.train.config_files import apply_override, load_config, split_overrides
 from plmjax.train.evaluate_run import evaluate_run
 from plmjax.train.labeling import score_examples
@@ -213,7 +215,10 @@ def main(argv=None) -> dict:
     p.add_argument("--max-unlabeled", type=int, default=0, help="use the first N unlabeled examples (0: all)")
     p.add_argument("--unlabeled", default="", help="a file of unlabeled examples (default: the shared data's)")
     p.add_argument("--auxiliary-mlm", type=float, default=0.0, help="PET's auxiliary MLM weight (PET: 1e-4)")
+    p.add_argument("--compilation-cache", default="", help="a directory for jax's persistent compilation cache")
     args = p.parse_args(rest)
+    if args.compilation_cache:
+        use_compilation_cache(args.compilation_cache)
     pipeline = Pipeline(args.config, overrides, args.workdir, max_unlabeled=args.max_unlabeled,
                         unlabeled_file=args.unlabeled, auxiliary_mlm=args.auxiliary_mlm)  # fmt: skip
     if args.method == "pet":
@@ -222,6 +227,7 @@ def main(argv=None) -> dict:
         result = pipeline.ipet(args.generations)
     else:
         result = pipeline.self_training(args.rounds, args.confidence, args.top_share)
+    write_json(os.path.join(args.workdir, "result.json"), {"method": args.method, **result})
     print(f"{args.method}: test {json.dumps(result['test'])}")
     return result
 
