@@ -15,7 +15,7 @@ LAYERS = [
     ("models",),
     ("hf", "generation", "objectives"),
     ("data", "peft"),
-    ("prompting",),  # prompts are task data (data.batching) read through a masked LM
+    ("prompting", "in_context"),  # prompts are task data read through a masked LM; k-shot prompts through a causal LM
     ("assembly",),
     ("train",),
     ("main",),
