@@ -40,16 +40,44 @@ def majority_share(config, split: str = "test") -> float:
     return float(np.bincount(labels).max() / len(labels))
 
 
-def run_seed(config, workdir: str, zero_shot: bool, split: str, log=print) -> dict:
+def run_seed(config, workdir: str, zero_shot: bool, split: str, log=print, calibrate: bool = False) -> dict:
     """Train (unless zero_shot), then score the dev-selected checkpoint on `split`: {"seed", "step", split:
-    metrics, "validation": metrics, "majority"}."""
+    metrics, "validation": metrics, "majority"}; with calibrate, also "calibrated": its contextually
+    calibrated accuracy on `split`."""
     from plmjax.train.evaluate_run import evaluate_run
     from plmjax.train.loop import train_and_evaluate
 
     if not zero_shot:
         train_and_evaluate(config, workdir, log=log)
-    scored = evaluate_run(config, workdir, ("validation", split), which="initial" if zero_shot else "best")
-    return {"seed": config.seed, "majority": majority_share(config, split), **scored}
+    which = "initial" if zero_shot else "best"
+    scored = evaluate_run(config, workdir, ("validation", split), which=which)
+    row = {"seed": config.seed, "majority": majority_share(config, split), **scored}
+    if calibrate:
+        row["calibrated"] = calibrated_accuracy(config, workdir, split, which)
+    return row
+
+
+def calibrated_accuracy(config, workdir: str, split: str, which: str) -> dict:
+    """Contextual calibration (plmjax.in_context.calibration) of a run's class scores on `split`: the prior is
+    the mean class distribution of the content-free inputs ("N/A", "", "[MASK]" in every text field) in the
+    run's prompt. A masked LM's label probabilities are its label words' scores renormalised over the classes
+    (a causal LM's are the options' full likelihoods: plmjax.in_context)."""
+    from plmjax.data.task_inputs import get_task, read_split
+    from plmjax.in_context.calibration import CONTENT_FREE_INPUTS, calibrate, label_probabilities
+    from plmjax.train.labeling import score_examples
+
+    task = get_task(config.data)
+    examples = read_split(task, split)
+    labels = np.asarray([e["label"] for e in examples])
+    scores = score_examples(config, workdir, examples, which)["scores"]
+    free = [{field: text for field in task.text_fields} for text in CONTENT_FREE_INPUTS]
+    prior = label_probabilities(score_examples(config, workdir, free, which)["scores"]).mean(axis=0)
+    calibrated = calibrate(scores, prior / prior.sum())
+    return {
+        "accuracy": float(np.mean(scores.argmax(-1) == labels)),
+        "calibrated_accuracy": float(np.mean(calibrated.argmax(-1) == labels)),
+        "prior": prior.tolist(),
+    }
 
 
 def summarise(rows: list[dict], split: str, metric: str) -> dict:
@@ -74,6 +102,9 @@ def results_table(title: str, rows: list[dict], split: str, metric: str) -> str:
         "",
         f"majority class on {split}: {majority:.1f}",
     ]
+    if "calibrated" in rows[0]:
+        values = 100 * np.asarray([r["calibrated"]["calibrated_accuracy"] for r in rows])
+        lines.append(f"contextually calibrated {split} accuracy: {values.mean():.1f} ({values.std():.1f})")
     return "\n".join(lines) + "\n"
 
 
@@ -86,6 +117,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--seeds", default=",".join(map(str, LMBFF_SEEDS)))
     parser.add_argument("--zero-shot", action="store_true", help="score the starting parameters, no training")
     parser.add_argument("--split", default="test", help="the split reported (default test)")
+    parser.add_argument("--calibrate", action="store_true", help="also report contextually calibrated accuracy")
     parser.add_argument(
         "--compilation-cache",
         default="",
@@ -104,11 +136,13 @@ def main(argv=None) -> dict:
     metric = _task_metrics(configs[0])[0]  # the seeds' splits are of one task
     rows = []
     for config in configs:
-        row = run_seed(config, os.path.join(args.workdir, f"seed-{config.seed}"), args.zero_shot, args.split)
+        workdir = os.path.join(args.workdir, f"seed-{config.seed}")
+        row = run_seed(config, workdir, args.zero_shot, args.split, calibrate=args.calibrate)
         rows.append(row)
         with open(os.path.join(args.workdir, "metrics.jsonl"), "a") as f:
             f.write(json.dumps({"config": args.config, "zero_shot": args.zero_shot, **row}) + "\n")
-        print(f"seed {config.seed}: {args.split} {metric} {100 * row[args.split][metric]:.1f}", flush=True)
+        calibrated = f", calibrated {100 * row['calibrated']['calibrated_accuracy']:.1f}" if args.calibrate else ""
+        print(f"seed {config.seed}: {args.split} {metric} {100 * row[args.split][metric]:.1f}{calibrated}", flush=True)
     title = f"{args.config}{' (zero-shot)' if args.zero_shot else ''}"
     table = results_table(title, rows, args.split, metric)
     with open(os.path.join(args.workdir, "results.md"), "w") as f:

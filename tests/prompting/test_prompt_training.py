@@ -12,6 +12,7 @@ import pytest
 from flax import traverse_util
 
 import plmjax
+from plmjax.in_context.calibration import CONTENT_FREE_INPUTS, calibrate, label_probabilities
 from plmjax.prompting import Field, ManualVerbalizer, Mask, PromptError, Soft, Template, Text, collate, prompt_logits
 from plmjax.prompting.objective import PromptClassification
 from plmjax.prompting.presets import prompt_for
@@ -43,7 +44,7 @@ def _run(lmbff_like, workdir, extra_arg="", *flags):
 
 
 def test_zero_shot_scores_equal_a_direct_prompt_logits_evaluation(lmbff_like, tmp_path):
-    out = _run(lmbff_like, str(tmp_path), ",method=prompt", "--zero-shot")
+    out = _run(lmbff_like, str(tmp_path), ",method=prompt", "--zero-shot", "--calibrate")
     model, params = plmjax.from_pretrained(lmbff_like[0], head="mlm")
     tokenizer = plmjax.load_tokenizer(lmbff_like[0])
     template, words = prompt_for("lmbff/mr")
@@ -60,6 +61,15 @@ def test_zero_shot_scores_equal_a_direct_prompt_logits_evaluation(lmbff_like, tm
     rows = [json.loads(line) for line in _read(tmp_path / "metrics.jsonl").splitlines()]
     assert [r["seed"] for r in rows] == [13, 21]
     assert f"**{100 * expected:.1f} (0.0)**" in _read(tmp_path / "results.md")
+
+    # Contextual calibration: the prior is the content-free prompts' mean class distribution.
+    free = collate([template.encode({"text_a": t}, tokenizer, 32) for t in CONTENT_FREE_INPUTS], tokenizer.pad_token_id)
+    prior = label_probabilities(prompt_logits(model, params, free, ManualVerbalizer(words, tokenizer))).mean(0)
+    calibrated = float(np.mean(calibrate(logits, prior / prior.sum()).argmax(-1) == labels))
+    for row in out["rows"]:
+        np.testing.assert_allclose(row["calibrated"]["prior"], prior, rtol=1e-4)
+        assert row["calibrated"]["accuracy"] == expected and row["calibrated"]["calibrated_accuracy"] == calibrated
+    assert f"contextually calibrated test accuracy: {100 * calibrated:.1f} (0.0)" in _read(tmp_path / "results.md")
 
 
 def test_training_keeps_the_checkpoint_best_on_dev_and_reports_mean_and_std(lmbff_like, tmp_path):
