@@ -31,3 +31,24 @@ def make(root, seeds=(13,), test_size: int = 40, seed: int = 0) -> tuple[str, st
     with open(os.path.join(root, "data", "mr", "test.csv"), "w") as f:
         f.write(rows(test_size))
     return model_dir, os.path.join(root, "data")
+
+
+NLI_LABELS = ("entailment", "neutral", "contradiction")
+NLI_HYPOTHESES = ("this is the film", "i read a book", "it was not a movie")  # one per label, planted
+
+
+def make_nli(data_root: str, seed: int = 5, rows: int = 24) -> list[str]:
+    """An SNLI-like task (LM-BFF's layout, lmbff/snli) under data_root/SNLI/16-13/{train,dev}.tsv: MR-like
+    premises, the hypothesis planted by the label. Returns the premises written."""
+    rng = random.Random(seed)
+    folder = os.path.join(data_root, "SNLI", "16-13")
+    os.makedirs(folder)
+    premises = []
+    for split in ("train", "dev"):
+        lines = ["index\tsentence1\tsentence2\tgold_label"]
+        for i in range(rows):
+            premises.append(sentence(rng, i % 2))
+            lines.append(f"{i}\t{premises[-1]}\t{NLI_HYPOTHESES[i % 3]}\t{NLI_LABELS[i % 3]}")
+        with open(os.path.join(folder, f"{split}.tsv"), "w") as f:
+            f.write("\n".join(lines) + "\n")
+    return premises

@@ -22,7 +22,9 @@ from plmjax.models.model_classes import build_model
 from plmjax.models.presets import PRESETS
 from plmjax.objectives.soft_targets import SoftTargetClassification
 from plmjax.prompting import from_config as prompt_from_config
+from plmjax.prompting.multi_task import MultiTaskPromptClassification, MultiTaskVerbalizer
 from plmjax.prompting.objective import VERBALIZER, PromptClassification
+from plmjax.prompting.template import PromptError
 
 OBJECTIVES = (
     "classification", "soft_classification", "prompt", "mlm", "clm", "bart", "t5", "text_to_text", "electra",
@@ -48,6 +50,7 @@ class ObjectiveSetup:
     leading_rules: tuple = ()  # (regex, label) rules before the PEFT method's
     settings: dict = dataclasses.field(default_factory=dict)
     prompt: prompt_from_config.PromptSpec | None = None  # the prompt objective's template and verbalizer
+    mixture_prompts: tuple = ()  # a multi-task prompt run's PromptSpec of each task (data.mixture)
 
     @property
     def peft_plan(self):
@@ -118,7 +121,8 @@ def build(
     config, num_labels: int = 0, vocab_size: int | None = None, task=None, tokenizer=None, searched_words=None
 ) -> ObjectiveSetup:
     """The objective of config.objective over config.model; vocab_size (a trained tokenizer's) sizes presets;
-    the prompt objective reads its task's preset prompt and looks its label words up in the tokenizer."""
+    the prompt objective reads its task's preset prompt and looks its label words up in the tokenizer (with
+    data.mixture, `task` is the list of the mixture's tasks)."""
     o = config.objective
     if o.name not in OBJECTIVES:
         raise ValueError(f"objective.name={o.name!r}; objectives: {OBJECTIVES}")
@@ -139,6 +143,14 @@ def build(
         objective = objectives.Classification(model, num_labels)
     elif o.name == "soft_classification":
         objective = SoftTargetClassification(model, num_labels, o.soft_classification.temperature)
+    elif o.name == "prompt" and config.data.mixture:
+        # One preset prompt per task of the mixture, every row scored with its own task's label words.
+        if o.prompt.verbalizer != "manual" or o.prompt.label_words == "auto" or o.prompt.demonstrations:
+            raise PromptError("a task mixture takes manual verbalizers, the tasks' own label words, no demonstrations")
+        specs = tuple(prompt_from_config.build(o.prompt, t, tokenizer) for t in task)
+        verbalizer = MultiTaskVerbalizer([spec.label_words for spec in specs], tokenizer)
+        objective = MultiTaskPromptClassification(model, verbalizer)
+        return ObjectiveSetup(objective, model, {"": model}, config.seed, base=base, mixture_prompts=specs)
     elif o.name == "prompt":
         spec = prompt_from_config.build(o.prompt, task, tokenizer, searched_words)
         objective = PromptClassification(model, spec.verbalizer, o.prompt.auxiliary_mlm)

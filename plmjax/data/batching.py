@@ -19,8 +19,9 @@ from plmjax.data.errors import DataError, EmptyDatasetError
 
 DEFAULT_LENGTH_BUCKETS = (32, 64, 128, 256, 512)
 # Per-example arrays carried into the batch when the features have them, zeros in padding rows: the mask's
-# position in a prompt (plmjax.prompting), soft labels [classes] (PET's distillation, self-training).
-ROW_FEATURES = ("mask_positions", "soft_labels")
+# position in a prompt (plmjax.prompting), soft labels [classes] (PET's distillation, self-training), each row's
+# task in a mixture (multi-task prompted training).
+ROW_FEATURES = ("mask_positions", "soft_labels", "task_ids")
 
 
 class BatchIterator:

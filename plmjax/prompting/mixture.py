@@ -11,6 +11,8 @@ draws exactly what an uninterrupted one would, whatever happened before.
 
 import numpy as np
 
+from plmjax.data.batching import BatchIterator
+
 
 def mixing_rates(sizes, cap: int = 0, temperature: float = 1.0) -> np.ndarray:
     sizes = np.asarray(sizes, np.float64)
@@ -37,3 +39,43 @@ class MixtureSampler:
         tasks = rng.choice(len(self.sizes), size=batch_size, p=self.rates)
         examples = np.floor(rng.random(batch_size) * self.sizes[tasks]).astype(np.int64)
         return tasks, examples
+
+
+def join_task_features(task_features: list[dict]) -> tuple[dict, np.ndarray]:
+    """One feature set (encode_prompts') of every task's examples, in task order, with "task_ids"; and each
+    task's first index in it."""
+    offsets = np.cumsum([0] + [len(f["input_ids"]) for f in task_features[:-1]])
+    joined = {
+        "input_ids": [ids for f in task_features for ids in f["input_ids"]],
+        "token_type_ids": [ids for f in task_features for ids in f["token_type_ids"]],
+        "mask_positions": np.concatenate([f["mask_positions"] for f in task_features]),
+        "labels": np.concatenate([f["labels"] for f in task_features]),
+        "task_ids": np.concatenate([np.full(len(f["input_ids"]), t, np.int32) for t, f in enumerate(task_features)]),
+        "pad_token_id": task_features[0]["pad_token_id"],
+    }
+    return joined, offsets
+
+
+class MixtureBatches(BatchIterator):
+    """Training batches of a task mixture: global step s holds MixtureSampler.draw(s)'s examples, padded to the
+    smallest length bucket that holds the longest; this process materialises its rows. An "epoch" is as many
+    steps as the joined examples make full batches (it only numbers positions: draws do not depend on it)."""
+
+    def __init__(self, task_features: list[dict], rates, batch_size: int, *, seed: int, length_buckets=(),
+                 process_index: int = 0, process_count: int = 1):  # fmt: skip
+        features, self.offsets = join_task_features(task_features)
+        super().__init__(features, batch_size, seed=seed, shuffle=True, drop_remainder=True,
+                         length_buckets=length_buckets, process_index=process_index,
+                         process_count=process_count)  # fmt: skip
+        self.sampler = MixtureSampler([len(f["input_ids"]) for f in task_features], rates, seed)
+
+    def epoch_plan(self, epoch: int) -> list[tuple[np.ndarray, int]]:
+        if self._cached_plan is not None and self._cached_plan[0] == epoch:
+            return self._cached_plan[1]
+        batches = []
+        for position in range(self.steps_per_epoch):
+            tasks, examples = self.sampler.draw(epoch * self.steps_per_epoch + position, self.batch_size)
+            indices = self.offsets[tasks] + examples
+            batches.append((indices, self.length_buckets[int(self._bucket_of[indices].max())]))
+        self._cached_plan = (epoch, batches)
+        return batches

@@ -45,6 +45,12 @@ def default_config() -> ml_collections.ConfigDict:
     c.data.extra_train_files = ""
     c.data.task_train = True  # False: train on data.extra_train_files only (PET's final classifier)
     c.data.max_eval_examples = 0
+    # Multi-task prompted training (objective "prompt", plmjax.prompting.mixture): the tasks every batch mixes,
+    # comma-separated "task" or "task=data_dir" (data.task is then unused), each with its preset prompt; drawn
+    # examples-proportionally, each task's size capped at mixture_cap (T5's K; 0: no cap), then ^(1/temperature).
+    c.data.mixture = ""
+    c.data.mixture_cap = 0
+    c.data.mixture_temperature = 1.0
     # Pretraining corpora (objective.name other than "classification"; data.task is then unused). One of:
     c.data.corpus_files = ""  # local text files, comma-separated
     c.data.corpus_tfds = ""  # a tfds catalog dataset, e.g. "wikipedia/20230601.en" or "c4/en" (split "train")

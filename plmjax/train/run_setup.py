@@ -18,6 +18,7 @@ from plmjax.data import task_inputs
 from plmjax.data.pretraining import run_data
 from plmjax.hf import load_tokenizer
 from plmjax.train import checkpoint, partition, sharding
+from plmjax.train.mixture_source import MixtureSource, mixture_tasks
 from plmjax.train.optimizer import learning_rate_schedule, make_optimizer
 from plmjax.train.prompt_source import PromptSource
 from plmjax.train.sources import ClassificationSource, PretrainingSource
@@ -100,10 +101,17 @@ def write_config(config, workdir: str) -> None:
 def prepare(config, workdir: str) -> Run:
     # The task first: a missing data directory is reported before anything is written.
     task_objective = config.objective.name in objective_setup.TASK_OBJECTIVES
-    task = task_inputs.get_task(config.data) if task_objective else None
+    mixture = mixture_tasks(config.data) if config.objective.name == "prompt" and config.data.mixture else None
+    task = task_inputs.get_task(config.data) if task_objective and mixture is None else None
     os.makedirs(workdir, exist_ok=True)
     write_config(config, workdir)
-    if config.objective.name == "prompt":
+    if mixture is not None:
+        model_dir = config.model.name_or_path if os.path.isdir(config.model.name_or_path) else None
+        tokenizer = load_tokenizer(task_inputs.tokenizer_path_for(config.data, mixture[0][0], model_dir))
+        setup = objective_setup.build(config, task=[t for t, _ in mixture], tokenizer=tokenizer)
+        vocab_size = setup.model.config.vocab_size
+        source = MixtureSource(config, mixture, setup.mixture_prompts, vocab_size, setup.objective.term_weights)
+    elif config.objective.name == "prompt":
         model_dir = config.model.name_or_path if os.path.isdir(config.model.name_or_path) else None
         tokenizer = load_tokenizer(task_inputs.tokenizer_path_for(config.data, task, model_dir))
         searched = None

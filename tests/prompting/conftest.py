@@ -7,10 +7,10 @@ import pytest
 import plmjax
 from tests.hf.tiny_models import make_hf_model
 
-WORDS = (  # noqa: SIM905 (one sentence of words reads better than a list of 47 lines)
+WORDS = (  # noqa: SIM905 (one sentence of words reads better than a list of 50 lines)
     "it was great terrible good bad fine the movie film a an is and but not very . , ? ! i liked hated "
-    "this that plot acting food service slow fast day park book read best ever have"
-).split()
+    "this that plot acting food service slow fast day park book read best ever have yes maybe no"
+).split()  # new words go last: the ids of the others stay
 
 
 def wordpiece_tokenizer():

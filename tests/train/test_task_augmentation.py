@@ -19,8 +19,7 @@ from tests import lmbff_like
 
 CONFIG = os.path.join(os.path.dirname(__file__), "..", "..", "configs", "lmbff.py")
 GENERATOR_CONFIG = os.path.join(os.path.dirname(__file__), "..", "..", "configs", "nli_generator.py")
-LABELS = ("entailment", "neutral", "contradiction")
-HYPOTHESES = ("this is the film", "i read a book", "it was not a movie")  # one per label, planted
+LABELS, HYPOTHESES = lmbff_like.NLI_LABELS, lmbff_like.NLI_HYPOTHESES
 OVERRIDES = {"data.length_buckets": "()", "data.max_length": "32", "optimizer.learning_rate": "0.003"}
 GENERATOR = "steps=400,learning_rate=0.01,source_length=24,target_length=8"
 
@@ -49,16 +48,8 @@ def _tiny_t5(directory: str, texts: list[str]) -> None:
 def setting(tmp_path_factory):
     root = tmp_path_factory.mktemp("strata")
     bert, data = lmbff_like.make(str(root), test_size=12)
-    rng = random.Random(5)
-    folder = os.path.join(data, "SNLI", "16-13")
-    os.makedirs(folder)
-    premises = []
-    for split in ("train", "dev"):
-        rows = ["index\tsentence1\tsentence2\tgold_label"]
-        for i in range(24):
-            premises.append(lmbff_like.sentence(rng, i % 2))
-            rows.append(f"{i}\t{premises[-1]}\t{HYPOTHESES[i % 3]}\t{LABELS[i % 3]}")
-        (root / "data" / "SNLI" / "16-13" / f"{split}.tsv").write_text("\n".join(rows) + "\n")
+    premises = lmbff_like.make_nli(data)
+    rng = random.Random(6)
     unlabeled_texts = [f"{lmbff_like.sentence(rng, i % 2)} {i}" for i in range(6)]
     _tiny_t5(str(root / "t5"), premises + unlabeled_texts + list(HYPOTHESES) + [f"{name}: " for name in LABELS])
     unlabeled = root / "unlabeled.txt"
