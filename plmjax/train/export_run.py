@@ -3,6 +3,7 @@ a fine-tuned T5 generator), or a result to load in transformers.
 
     export_run(config, workdir, out_dir)                 # the model with its head (BertForSequenceClassification)
     export_run(config, workdir, out_dir, head=None)      # the backbone only (BertModel): a new head comes next
+    run_prompt(config, workdir)                          # a prompt-tuned run's learned soft prompt (SPoT)
 """
 
 import jax
@@ -24,7 +25,10 @@ def export_run(config, workdir: str, out_dir: str, which: str = "best", head=KEE
     if config.peft.method != "full":
         raise ValueError(f"export_run: peft.method={config.peft.method!r} runs keep their adapters apart")
     run = run_setup.prepare(config, workdir)
-    state, frozen, step = restore(run, which)
+    try:
+        state, frozen, step = restore(run, which)
+    finally:
+        run.checkpoints.close()
     params = jax.device_get(partition.merge(state.trainable, frozen))
     model = run.setup.model
     if head != KEEP_HEAD:
@@ -34,3 +38,16 @@ def export_run(config, workdir: str, out_dir: str, which: str = "best", head=KEE
         params = traverse_util.unflatten_dict({path: flat[path] for path in wanted})
     save_pretrained(model, params, out_dir, tokenizer=load_tokenizer(tokenizer_path or config.model.name_or_path))
     return step
+
+
+def run_prompt(config, workdir: str, which: str = "best"):
+    """A prompt-tuned run's learned soft prompt [length, embed] (numpy), to start another run's prompt
+    (peft.options.init = "saved", saved = a .npy of it: SPoT's prompt transfer)."""
+    from plmjax.prompting.prompt_transfer import learned_prompt
+
+    run = run_setup.prepare(config, workdir)
+    try:
+        state, _, _ = restore(run, which)
+        return learned_prompt(jax.device_get(state.trainable))
+    finally:
+        run.checkpoints.close()
