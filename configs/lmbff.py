@@ -11,7 +11,8 @@ that for one seed (zero-shot prompting; --evaluate=best scores a trained run's b
 
 Arguments (after the colon, comma-separated):
   task    mr, cr, mpqa, subj, sst-5, trec, rte or snli (plmjax.data.TASKS "lmbff/<task>"; snli's test file:
-          python benchmarks/lmbff_snli.py, then data=/tmp/plmjax_lmbff_snli)
+          python benchmarks/lmbff_snli.py, then data=/tmp/plmjax_lmbff_snli); mnli, qnli and qqp have no test
+          file here: they train (transfer sources, task mixtures) but the few-shot runner cannot score them
   method  finetune (a classifier head on [CLS], LM-BFF's "fine-tuning"), prompt (LM-BFF's manual template and
           label words, plmjax.prompting.presets), prompt_demos (prompt + demonstrations: one per class, drawn
           from the most similar half by all-MiniLM-L6-v2 embeddings), auto_words (prompt with LM-BFF's automatic
@@ -35,7 +36,7 @@ from plmjax.data.pretraining.default_corpora import DATA_ROOT
 from plmjax.peft import METHODS
 from plmjax.train.config import default_config, parse_config_arg
 
-TASK_DIRS = {"rte": "RTE", "snli": "SNLI"}  # LM-BFF's folder names (the GLUE tasks upper case)
+TASK_DIRS = {"rte": "RTE", "snli": "SNLI", "mnli": "MNLI", "qnli": "QNLI", "qqp": "QQP"}  # the GLUE ones upper case
 METHODS_HERE = ("finetune", "prompt", "prompt_demos", "auto_words", "prompt_tuning", "lora")
 PEFT = {"prompt_tuning": "prompt", "lora": "lora"}
 

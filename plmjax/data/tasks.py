@@ -248,6 +248,24 @@ TASKS.update(
     )
 )
 
+
+def _source_only(task: TaskSpec, validation_file: str = "dev.tsv") -> TaskSpec:
+    """An LM-BFF k-shot task whose folders hold train and dev files only (no test file: a transfer source)."""
+    splits = {"train": "train", "validation": "validation"}
+    files = {"train": "train.tsv", "validation": validation_file}
+    return dataclasses.replace(task, splits=splits, local_files=files)
+
+
+# MNLI, QNLI and QQP's k-shot splits (LM-BFF's data, no test files here): sources for multi-task and transfer.
+TASKS.update(
+    (task.name, task)
+    for task in (
+        _source_only(_lmbff_kshot("mnli", base=TASKS["glue/mnli"], extension="tsv"), "dev_matched.tsv"),
+        _source_only(_lmbff_kshot("qnli", base=TASKS["glue/qnli"], extension="tsv")),
+        _source_only(_lmbff_kshot("qqp", base=TASKS["glue/qqp"], extension="tsv")),
+    )
+)
+
 # Where get_task reads a task from: "auto" is local files when a data_dir is given, else the tfds catalog.
 SOURCES = ("auto", "local", "tfds")
 

@@ -29,6 +29,13 @@ PROMPTS: dict[str, tuple[Template, list[list[str]]]] = {
     ),
     "lmbff/rte": (ENTAILMENT, [["yes"], ["no"]]),
     "lmbff/snli": (ENTAILMENT, [["yes"], ["maybe"], ["no"]]),
+    "lmbff/mnli": (ENTAILMENT, [["yes"], ["maybe"], ["no"]]),
+    "lmbff/qnli": (ENTAILMENT, [["yes"], ["no"]]),
+    # "<Q1> [MASK], <q2>": LM-BFF's QQP template (No: not a duplicate, Yes: a duplicate).
+    "lmbff/qqp": (
+        Template(Field("text_a"), Mask(), Text(","), Field("text_b", lower_first=True, leading_space=True)),
+        [["no"], ["yes"]],
+    ),
     "glue/rte": (ENTAILMENT, [["yes"], ["no"]]),
     "glue/sst2": (SENTIMENT, [["terrible"], ["great"]]),
     "glue/qnli": (ENTAILMENT, [["yes"], ["no"]]),

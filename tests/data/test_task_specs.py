@@ -191,7 +191,11 @@ def test_the_task_table_is_complete_and_consistent():
     expected = {f"glue/{c}" for c in ("cola", "sst2", "mrpc", "qqp", "stsb", "mnli", "qnli", "rte", "wnli")}
     expected |= {f"super_glue/{c}" for c in ("boolq", "cb", "rte", "copa")} | {"stdlib_docs"}
     lmbff = {f"lmbff/{c}" for c in ("mr", "cr", "mpqa", "subj", "sst-5", "trec", "rte", "snli")}
-    assert set(TASKS) == expected | lmbff
+    sources = {f"lmbff/{c}" for c in ("mnli", "qnli", "qqp")}  # k-shot train and dev only: no test file here
+    assert set(TASKS) == expected | lmbff | sources
+    for name in sources:
+        assert set(TASKS[name].splits) == {"train", "validation"} and "test" not in TASKS[name].local_files
+    assert TASKS["lmbff/mnli"].local_files["validation"] == "dev_matched.tsv"
     for name in lmbff:  # LM-BFF's k-shot folders: train and dev in <task>/<k>-<seed>/, the test file one level up
         task = TASKS[name]
         assert set(task.splits) == {"train", "validation", "test"} and task.tfds_name is None
