@@ -13,6 +13,26 @@ import numpy as np
 
 from plmjax.data.batching import BatchIterator
 
+# T0's held-out protocol keeps whole task clusters out of training: a held-out task's cluster may not be trained.
+TASK_CLUSTERS = {
+    "sentiment": ("lmbff/mr", "lmbff/cr", "lmbff/mpqa", "lmbff/sst-5", "glue/sst2"),
+    "topic": ("lmbff/trec", "lmbff/subj"),
+    "nli": ("lmbff/rte", "lmbff/snli", "lmbff/mnli", "lmbff/qnli", "glue/rte", "glue/mnli", "glue/qnli"),
+    "paraphrase": ("lmbff/qqp", "glue/qqp", "glue/mrpc"),
+}
+CLUSTER_OF = {task: cluster for cluster, tasks in TASK_CLUSTERS.items() for task in tasks}
+
+
+def check_held_out(trained, held_out) -> None:
+    """A ValueError naming the task when a held-out task, or another task of its cluster, is in training."""
+    for task in held_out:
+        if task in trained:
+            raise ValueError(f"task {task} is both in the training mixture and held out")
+        cluster = CLUSTER_OF.get(task)
+        shared = sorted(t for t in trained if cluster is not None and CLUSTER_OF.get(t) == cluster)
+        if shared:
+            raise ValueError(f"held-out task {task} is in cluster {cluster!r}, which training has: {shared}")
+
 
 def mixing_rates(sizes, cap: int = 0, temperature: float = 1.0) -> np.ndarray:
     sizes = np.asarray(sizes, np.float64)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from plmjax.prompting import ManualVerbalizer, collate, prompt_logits
-from plmjax.prompting.mixture import MixtureSampler, mixing_rates
+from plmjax.prompting.mixture import MixtureSampler, check_held_out, mixing_rates
 from plmjax.prompting.multi_task import ABSENT_CLASS, MultiTaskPromptClassification, MultiTaskVerbalizer
 from tests.prompting.test_prompt_objective import QUERIES, TEMPLATE
 
@@ -55,3 +55,11 @@ def test_mixed_rows_score_as_their_own_tasks_verbalizer(masked_lm):
         -jax.nn.log_softmax(scores[r, : len(words[task_ids[r]])])[labels[r]] for r in range(6)
     ])  # fmt: skip
     np.testing.assert_allclose(loss, expected, rtol=1e-5)
+
+
+def test_held_out_tasks_and_their_clusters_stay_out_of_training():
+    check_held_out(["lmbff/snli", "lmbff/qqp"], ["lmbff/mr", "lmbff/trec"])
+    with pytest.raises(ValueError, match="lmbff/mr is both in the training mixture and held out"):
+        check_held_out(["lmbff/mr", "lmbff/snli"], ["lmbff/mr"])
+    with pytest.raises(ValueError, match=r"lmbff/cr is in cluster 'sentiment', which training has: \['lmbff/mr'\]"):
+        check_held_out(["lmbff/mr", "lmbff/snli"], ["lmbff/cr"])
