@@ -10,9 +10,10 @@ import numpy as np
 
 
 def random_demonstrations(num_train: int, k: int, seed: int) -> np.ndarray:
-    if not 0 < k <= num_train:
+    """k distinct training indices (k = 0: none, the zero-shot prompt)."""
+    if not 0 <= k <= num_train:
         raise ValueError(f"k={k} demonstrations from {num_train} training examples")
-    return np.random.default_rng([seed, 0]).choice(num_train, k, replace=False)
+    return np.random.default_rng([seed, 0]).choice(num_train, k, replace=False).astype(np.int64)
 
 
 def similar_demonstrations(train_embeddings, query_embeddings, k: int) -> np.ndarray:
@@ -40,4 +41,4 @@ def orderings(k: int, count: int, seed: int) -> list[np.ndarray]:
         order = tuple(int(i) for i in rng.permutation(k))
         if order not in found:
             found.append(order)
-    return [np.asarray(order) for order in found]
+    return [np.asarray(order, np.int64) for order in found]

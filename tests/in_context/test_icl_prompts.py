@@ -91,6 +91,7 @@ def test_similar_selection_is_nearest_last_and_orders_are_distinct():
     assert similar_demonstrations(train, queries, 2).tolist() == [[2, 0], [2, 1]]
     chosen = random_demonstrations(10, 4, seed=3)
     assert len(set(chosen.tolist())) == 4 and chosen.tolist() == random_demonstrations(10, 4, seed=3).tolist()
+    assert random_demonstrations(10, 0, seed=3).tolist() == [] and orderings(0, 4, seed=0)[0].tolist() == []
     orders = orderings(3, 10, seed=0)
     assert len(orders) == 6 and orders[0].tolist() == [0, 1, 2] and len({tuple(o) for o in orders}) == 6
 
