@@ -15,20 +15,12 @@ docs/multi_task.md.
 import argparse
 import json
 import os
-import subprocess
 import sys
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from driver_steps import REPO, call, train_and_export  # noqa: E402
+
 CONFIG = os.path.join(REPO, "configs", "lmbff.py")
-sys.path.insert(0, REPO)
-
-
-def _call(command: list[str], log: str) -> None:
-    os.makedirs(os.path.dirname(log), exist_ok=True)
-    with open(log, "a") as f:
-        code = subprocess.call(command, cwd=REPO, stdout=f, stderr=subprocess.STDOUT)
-    if code:
-        raise SystemExit(f"{' '.join(command)} failed (exit {code}); see {log}")
 
 
 def _lmbff_config():
@@ -72,18 +64,7 @@ def main(argv=None):
         spec = f"{CONFIG}:task={trained[0]},method=prompt,seed=13,steps={args.steps}{extra}"
         overrides = [f"--config.data.mixture={mixture}", f"--config.data.mixture_cap={args.cap}",
                      f"--config.data.mixture_temperature={args.temperature}"]  # fmt: skip
-        _call([sys.executable, "-m", "plmjax.main", f"--config={spec}", f"--workdir={workdir}", *overrides],
-              os.path.join(workdir, "log.txt"))  # fmt: skip
-        code = (
-            "from plmjax.train.config_files import apply_override, load_config\n"
-            "from plmjax.train.export_run import export_run\n"
-            f"config = load_config({spec!r})\n"
-            f"for item in {overrides!r}:\n"
-            "    key, _, value = item.removeprefix('--config.').partition('=')\n"
-            "    apply_override(config, key, value)\n"
-            f"export_run(config, {workdir!r}, {exported!r})\n"
-        )
-        _call([sys.executable, "-c", code], os.path.join(workdir, "log.txt"))
+        train_and_export(spec, workdir, exported, overrides)
 
     rows = []
     for task in held_out:
@@ -92,7 +73,7 @@ def main(argv=None):
             cell = os.path.join(args.out, task, start)
             if not os.path.exists(os.path.join(cell, "results.md")):
                 arg = f"task={task},method=prompt{extra}" + (f",model={model}" if model else "")
-                _call([sys.executable, "-m", "plmjax.train.few_shot", f"--config={CONFIG}:{arg}", f"--workdir={cell}",
+                call([sys.executable, "-m", "plmjax.train.few_shot", f"--config={CONFIG}:{arg}", f"--workdir={cell}",
                        "--zero-shot", "--seeds=13"], os.path.join(cell, "log.txt"))  # fmt: skip
             with open(os.path.join(cell, "metrics.jsonl")) as f:
                 scores[start] = 100 * json.loads(f.readline())["test"]["accuracy"]

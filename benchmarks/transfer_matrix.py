@@ -20,21 +20,14 @@ Results: docs/multi_task.md.
 import argparse
 import json
 import os
-import subprocess
 import sys
 
 import numpy as np
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from driver_steps import REPO, call, train_and_export  # noqa: E402
+
 CONFIG = os.path.join(REPO, "configs", "lmbff.py")
-
-
-def _call(command: list[str], log: str) -> None:
-    os.makedirs(os.path.dirname(log), exist_ok=True)
-    with open(log, "a") as f:
-        code = subprocess.call(command, cwd=REPO, stdout=f, stderr=subprocess.STDOUT)
-    if code:
-        raise SystemExit(f"{' '.join(command)} failed (exit {code}); see {log}")
 
 
 def source_stage(task: str, args) -> str:
@@ -43,17 +36,7 @@ def source_stage(task: str, args) -> str:
     result = os.path.join(workdir, "hf" if args.method == "prompt" else "prompt.npy")
     if not os.path.exists(result):
         spec = f"{CONFIG}:task={task},method={args.method},seed=13,steps={args.steps}{args.extra}"
-        _call([sys.executable, "-m", "plmjax.main", f"--config={spec}", f"--workdir={workdir}"],
-              os.path.join(workdir, "log.txt"))  # fmt: skip
-        code = (
-            "import sys, numpy as np\n"
-            "from plmjax.train.config_files import load_config\n"
-            "from plmjax.train.export_run import export_run, run_prompt\n"
-            f"config = load_config({spec!r})\n"
-            + (f"export_run(config, {workdir!r}, {result!r})\n" if args.method == "prompt"
-               else f"np.save({result!r}, run_prompt(config, {workdir!r}))\n")
-        )  # fmt: skip
-        _call([sys.executable, "-c", code], os.path.join(workdir, "log.txt"))
+        train_and_export(spec, workdir, result, prompt=args.method == "prompt_tuning")
     return result
 
 
@@ -70,7 +53,7 @@ def target_stage(target: str, source: str, start: str | None, args) -> float:
             flags = ["--config.peft.options.init=saved", f"--config.peft.options.saved={start}"]
         if os.path.exists(metrics):
             os.remove(metrics)  # a cut-off cell reruns its seeds (each resumes from its checkpoints)
-        _call([sys.executable, "-m", "plmjax.train.few_shot", f"--config={CONFIG}:{arg}", f"--workdir={workdir}",
+        call([sys.executable, "-m", "plmjax.train.few_shot", f"--config={CONFIG}:{arg}", f"--workdir={workdir}",
                f"--compilation-cache={os.path.join(args.out, 'jax_cache')}", *flags],
               os.path.join(workdir, "log.txt"))  # fmt: skip
     with open(metrics) as f:
@@ -84,14 +67,7 @@ def early_embedding(target: str, args) -> np.ndarray:
     path = os.path.join(workdir, "prompt.npy")
     if not os.path.exists(path):
         spec = f"{CONFIG}:task={target},method=prompt_tuning,seed=13,steps={args.early_steps}{args.extra}"
-        _call([sys.executable, "-m", "plmjax.main", f"--config={spec}", f"--workdir={workdir}"],
-              os.path.join(workdir, "log.txt"))  # fmt: skip
-        code = (
-            "import numpy as np\nfrom plmjax.train.config_files import load_config\n"
-            "from plmjax.train.export_run import run_prompt\n"
-            f"np.save({path!r}, run_prompt(load_config({spec!r}), {workdir!r}, which='latest'))\n"
-        )
-        _call([sys.executable, "-c", code], os.path.join(workdir, "log.txt"))
+        train_and_export(spec, workdir, path, prompt=True, which="latest")
     return task_embedding(np.load(path))
 
 

@@ -1,12 +1,18 @@
 """A trained run as an HF model directory: the next stage's starting model (STraTA's auxiliary-task model,
-a fine-tuned T5 generator), or a result to load in transformers.
+a fine-tuned T5 generator, an intermediate task's model), or a result to load in transformers.
 
     export_run(config, workdir, out_dir)                 # the model with its head (BertForSequenceClassification)
     export_run(config, workdir, out_dir, head=None)      # the backbone only (BertModel): a new head comes next
     run_prompt(config, workdir)                          # a prompt-tuned run's learned soft prompt (SPoT)
+
+    python -m plmjax.train.export_run --config=configs/x.py:... --workdir=W --out=DIR [--backbone] [--prompt]
 """
 
+import argparse
+import sys
+
 import jax
+import numpy as np
 from flax import traverse_util
 
 from plmjax.hf import load_tokenizer, save_pretrained
@@ -51,3 +57,31 @@ def run_prompt(config, workdir: str, which: str = "best"):
         return learned_prompt(jax.device_get(state.trainable))
     finally:
         run.checkpoints.close()
+
+
+def main(argv=None) -> None:
+    from plmjax.train.config_files import apply_override, load_config, split_overrides
+
+    rest, overrides = split_overrides(sys.argv[1:] if argv is None else argv)
+    p = argparse.ArgumentParser(prog="python -m plmjax.train.export_run", description=__doc__.split("\n\n")[0])
+    p.add_argument("--config", required=True, help="the run's config (and its --config.<key>=<value> overrides)")
+    p.add_argument("--workdir", required=True)
+    p.add_argument("--out", required=True, help="the HF directory to write (with --prompt: a .npy file)")
+    p.add_argument("--which", default="best", choices=("best", "latest", "initial"))
+    p.add_argument("--backbone", action="store_true", help="without the head (a new head comes next)")
+    p.add_argument("--prompt", action="store_true", help="save the learned soft prompt instead")
+    p.add_argument("--tokenizer", default=None, help="the tokenizer to save with it (default: the model's)")
+    args = p.parse_args(rest)
+    config = load_config(args.config)
+    for key, text in overrides.items():
+        apply_override(config, key, text)
+    if args.prompt:
+        np.save(args.out, run_prompt(config, args.workdir, args.which))
+    else:
+        head = None if args.backbone else KEEP_HEAD
+        step = export_run(config, args.workdir, args.out, args.which, head, args.tokenizer)
+        print(f"exported step {step} of {args.workdir} to {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -11,6 +11,7 @@ from scipy import stats
 from plmjax.prompting.prompt_transfer import learned_prompt, rank_sources, spearman, task_embedding
 from plmjax.train import run_setup
 from plmjax.train.evaluate_run import restore
+from plmjax.train.export_run import main as export_main
 from plmjax.train.export_run import run_prompt
 from plmjax.train.few_shot import seed_config
 from plmjax.train.loop import train_and_evaluate
@@ -39,7 +40,10 @@ def test_a_learned_prompt_starts_another_runs_prompt(tmp_path):
     train_and_evaluate(source, str(tmp_path / "source"), log=lambda *_: None)
     prompt = run_prompt(source, str(tmp_path / "source"))
     assert prompt.shape == (4, 32)
-    np.save(tmp_path / "prompt.npy", prompt)
+    # The command line writes the same prompt (the run's config, with the same overrides).
+    export_main([f"--config={spec}", f"--workdir={tmp_path / 'source'}", f"--out={tmp_path / 'prompt.npy'}",
+                 "--prompt", *(f"--config.{k}={v}" for k, v in overrides.items())])  # fmt: skip
+    np.testing.assert_array_equal(np.load(tmp_path / "prompt.npy"), prompt)
 
     target = seed_config(
         spec, 13, {**overrides, "peft.options.init": "saved", "peft.options.saved": str(tmp_path / "prompt.npy")}
