@@ -15,7 +15,8 @@ LAYERS = [
     ("models",),
     ("hf", "generation", "objectives"),
     ("data", "peft"),
-    ("prompting", "in_context"),  # prompts are task data read through a masked LM; k-shot prompts through a causal LM
+    # prompts are task data read through a masked LM; k-shot prompts through a causal LM; sentence embeddings
+    ("prompting", "in_context", "sentence"),
     ("assembly",),
     ("train",),
     ("main",),

@@ -1,0 +1,2 @@
+"""Sentence embeddings: STS evaluation (SimCSE's protocol), BERT-whitening, anisotropy diagnostics
+(docs/sentence.md)."""

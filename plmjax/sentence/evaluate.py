@@ -1,0 +1,80 @@
+"""The STS table of a sentence encoder (SimCSE's protocol: Spearman of cosine, SentEval's "all" setting), as
+shipped or whitened, with the anisotropy of its embeddings.
+
+    python -m plmjax.sentence.evaluate                          # all-MiniLM-L6-v2 (the bundled weights)
+    python -m plmjax.sentence.evaluate --model=DIR --whiten=256 # BERT-whitening, k = 256, fitted on the STS text
+
+Tasks: STS12-16 (SentEval's files, `<data>/senteval/STS`), STS-B dev (`<data>/stsb/dev.tsv`, GLUE's; its test
+labels are not public) and SICK-R (`<data>/senteval/SICK/SICK_test_annotated.txt`); a missing file is an error
+naming it. Embeddings: mean-pooled and L2-normalised (sentence-transformers' recipe,
+plmjax.models.sentence_encoder). Whitening is fitted, as Su et al. do, on every sentence of the evaluated tasks.
+"""
+
+import argparse
+import os
+
+import numpy as np
+
+from plmjax.sentence import anisotropy, sts
+from plmjax.sentence.whitening import apply_whitening, fit_whitening
+
+
+def load_tasks(data_root: str) -> dict:
+    """{task: {subset: (first, second, gold)}}: STS12-16 by subset, STS-B and SICK-R as one subset each."""
+    tasks = {year: sts.read_sts_year(os.path.join(data_root, "senteval", "STS"), year) for year in sts.STS_SUBSETS}
+    tasks["STS-B (dev)"] = {"dev": sts.read_stsb(os.path.join(data_root, "stsb", "dev.tsv"))}
+    tasks["SICK-R"] = {"test": sts.read_sick(os.path.join(data_root, "senteval", "SICK", "SICK_test_annotated.txt"))}
+    return tasks
+
+
+def evaluate(encode, tasks: dict) -> dict:
+    """{task: sts_scores} and "avg": the mean of the tasks' "all" Spearman."""
+    results = {task: sts.sts_scores(encode, subsets) for task, subsets in tasks.items()}
+    results["avg"] = float(np.mean([r["all"] for r in results.values()]))
+    return results
+
+
+def main(argv=None) -> dict:
+    import plmjax
+    from plmjax.data.pretraining.default_corpora import DATA_ROOT
+    from plmjax.hf.bundled import minilm_path
+    from plmjax.models.sentence_encoder import encode_sentences
+
+    p = argparse.ArgumentParser(prog="python -m plmjax.sentence.evaluate", description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", default="", help="an HF encoder directory (default: all-MiniLM-L6-v2)")
+    p.add_argument("--data", default=DATA_ROOT, help="the shared data folder")
+    p.add_argument("--whiten", type=int, default=0, help="BERT-whitening keeping k dimensions (0: none; -1: all)")
+    args = p.parse_args(argv)
+    path = args.model or minilm_path()
+    model, params = plmjax.from_pretrained(path)
+    tokenizer = plmjax.load_tokenizer(path)
+    tasks = load_tasks(args.data)
+    sentences = sorted(
+        {s for subsets in tasks.values() for first, second, _ in subsets.values() for s in first + second}
+    )
+    table = dict(zip(sentences, encode_sentences(model, params, tokenizer, sentences), strict=True))
+
+    def encode(texts):
+        return np.stack([table[t] for t in texts])
+
+    variants = {"as shipped": encode}
+    corpus = np.stack([table[s] for s in sentences])
+    report = {"as shipped": anisotropy.average_random_cosine(corpus)}
+    if args.whiten:
+        mean, kernel = fit_whitening(corpus, None if args.whiten < 0 else args.whiten)
+        name = f"whitened (k={kernel.shape[1]})"
+        variants[name] = lambda texts: apply_whitening(encode(texts), mean, kernel)
+        report[name] = anisotropy.average_random_cosine(apply_whitening(corpus, mean, kernel))
+    results = {name: evaluate(fn, tasks) for name, fn in variants.items()}
+    names = [t for t in tasks] + ["avg"]
+    print(f"{path}: Spearman x 100 of cosine ('all' setting), {len(sentences):,} sentences")
+    print("| variant | " + " | ".join(names) + " | random-pair cosine |")
+    print("|---" * (len(names) + 2) + "|")
+    for name, result in results.items():
+        cells = [100 * (result[t]["all"] if t != "avg" else result[t]) for t in names]
+        print(f"| {name} | " + " | ".join(f"{c:.1f}" for c in cells) + f" | {report[name]:.3f} |")
+    return {"results": results, "anisotropy": report}
+
+
+if __name__ == "__main__":
+    main()
