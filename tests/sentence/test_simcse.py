@@ -81,3 +81,37 @@ def test_a_padding_row_is_neither_anchor_nor_negative(encoder):
     padded = {k: np.concatenate([v, v[:1]]) for k, v in batch.items()}
     padded["weights"][-1] = 0.0
     assert float(objective.loss(params, padded)) == pytest.approx(float(objective.loss(params, batch)), abs=1e-6)
+
+
+SHARDED_CODE = """
+import jax, jax.numpy as jnp, numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+import plmjax
+from plmjax.sentence.simcse import SimCSE
+assert jax.device_count() == 8
+from plmjax.models import build_model
+model = build_model(plmjax.preset("bert-base", num_layers=1, hidden_size=32, num_heads=2,
+                                  intermediate_size=64, vocab_size=99, max_position_embeddings=64))
+objective = SimCSE(model, hard_negative_weight=0.5)
+params = objective.init(jax.random.key(0))
+rng = np.random.default_rng(0)
+batch = {"input_ids": rng.integers(5, 99, (16, 3, 8)).astype(np.int32), "attention_mask": np.ones((16, 3, 8), np.int32),
+         "weights": np.ones(16, np.float32)}
+loss_and_grad = jax.value_and_grad(objective.loss)
+one_loss, one_grad = jax.jit(loss_and_grad)(params, batch)
+mesh = Mesh(np.array(jax.devices()), ("data",))
+sharded = jax.device_put(batch, NamedSharding(mesh, P("data")))
+assert len(sharded["input_ids"].sharding.device_set) == 8
+eight_loss, eight_grad = jax.jit(loss_and_grad)(params, sharded)
+assert abs(float(one_loss) - float(eight_loss)) <= 1e-5 * abs(float(one_loss)), (one_loss, eight_loss)
+for a, b in zip(jax.tree.leaves(one_grad), jax.tree.leaves(eight_grad)):
+    np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-6)
+print("losses", float(one_loss), float(eight_loss))
+"""
+
+
+def test_the_loss_over_a_batch_sharded_on_eight_devices_equals_one_devices():
+    from tests.train.runs import run_python
+
+    result = run_python(SHARDED_CODE, devices=8, timeout=300)
+    assert "losses" in result.stdout
