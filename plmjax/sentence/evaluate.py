@@ -3,11 +3,13 @@ shipped or whitened, with the anisotropy of its embeddings.
 
     python -m plmjax.sentence.evaluate                          # all-MiniLM-L6-v2 (the bundled weights)
     python -m plmjax.sentence.evaluate --model=DIR --whiten=256 # BERT-whitening, k = 256, fitted on the STS text
+    python -m plmjax.sentence.evaluate --flow-steps=2000        # BERT-flow, fitted on the STS text
 
 Tasks: STS12-16 (SentEval's files, `<data>/senteval/STS`), STS-B dev (`<data>/stsb/dev.tsv`, GLUE's; its test
 labels are not public) and SICK-R (`<data>/senteval/SICK/SICK_test_annotated.txt`); a missing file is an error
 naming it. Embeddings: mean-pooled and L2-normalised (sentence-transformers' recipe,
-plmjax.models.sentence_encoder). Whitening is fitted, as Su et al. do, on every sentence of the evaluated tasks.
+plmjax.models.sentence_encoder). Whitening and the flow are fitted, as Su et al. and Li et al. do, on every
+sentence of the evaluated tasks (no labels).
 """
 
 import argparse
@@ -44,15 +46,22 @@ def main(argv=None) -> dict:
     p.add_argument("--model", default="", help="an HF encoder directory (default: all-MiniLM-L6-v2)")
     p.add_argument("--data", default=DATA_ROOT, help="the shared data folder")
     p.add_argument("--whiten", type=int, default=0, help="BERT-whitening keeping k dimensions (0: none; -1: all)")
+    p.add_argument("--flow-steps", type=int, default=0, help="BERT-flow: Adam steps of maximum likelihood (0: none)")
+    p.add_argument("--embeddings", default="", help="an .npy cache of the sentences' embeddings (read if present)")
     args = p.parse_args(argv)
     path = args.model or minilm_path()
-    model, params = plmjax.from_pretrained(path)
-    tokenizer = plmjax.load_tokenizer(path)
     tasks = load_tasks(args.data)
     sentences = sorted(
         {s for subsets in tasks.values() for first, second, _ in subsets.values() for s in first + second}
     )
-    table = dict(zip(sentences, encode_sentences(model, params, tokenizer, sentences), strict=True))
+    if args.embeddings and os.path.exists(args.embeddings):
+        vectors = np.load(args.embeddings)
+    else:
+        model, params = plmjax.from_pretrained(path)
+        vectors = encode_sentences(model, params, plmjax.load_tokenizer(path), sentences)
+        if args.embeddings:
+            np.save(args.embeddings, vectors)
+    table = dict(zip(sentences, vectors, strict=True))
 
     def encode(texts):
         return np.stack([table[t] for t in texts])
@@ -65,6 +74,13 @@ def main(argv=None) -> dict:
         name = f"whitened (k={kernel.shape[1]})"
         variants[name] = lambda texts: apply_whitening(encode(texts), mean, kernel)
         report[name] = anisotropy.average_random_cosine(apply_whitening(corpus, mean, kernel))
+    if args.flow_steps:
+        from plmjax.sentence.flow import fit_flow, flow_forward
+
+        flow, flow_params, losses = fit_flow(corpus, steps=args.flow_steps)
+        print(f"BERT-flow: negative log-likelihood {losses[0]:.1f} -> {losses[-1]:.1f} nats per embedding")
+        variants["flow"] = lambda texts: flow_forward(flow, flow_params, encode(texts))[0]
+        report["flow"] = anisotropy.average_random_cosine(flow_forward(flow, flow_params, corpus)[0])
     results = {name: evaluate(fn, tasks) for name, fn in variants.items()}
     names = [t for t in tasks] + ["avg"]
     print(f"{path}: Spearman x 100 of cosine ('all' setting), {len(sentences):,} sentences")
