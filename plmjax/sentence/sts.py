@@ -60,32 +60,29 @@ def read_sts_year(root: str, year: str) -> dict:
     return {subset: read_sts_subset(folder, subset) for subset in STS_SUBSETS[year]}
 
 
-def read_sick(path: str) -> tuple[list[str], list[str], np.ndarray]:
-    """SICK-R: (sentence A, sentence B, relatedness score) of SICK's annotated file (a header, tab-separated)."""
+def _read_scored_pairs(path: str, columns: tuple[int, int, int], what: str) -> tuple[list[str], list[str], np.ndarray]:
+    """(first sentences, second sentences, scores) of a tab-separated file with a header; `columns` are the
+    positions of the two sentences and the score."""
     with open(path, encoding="utf-8") as f:
         rows = list(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
     first, second, gold = [], [], []
     for line, row in enumerate(rows[1:], start=2):
-        if len(row) < 4:
-            raise MalformedRowError(path, line, f"expected pair_ID, two sentences and a score, found {len(row)} fields")
-        first.append(_normalise(row[1]))
-        second.append(_normalise(row[2]))
-        gold.append(float(row[3]))
+        if len(row) < max(c + 1 if c >= 0 else -c for c in columns):
+            raise MalformedRowError(path, line, f"expected {what}, found {len(row)} fields")
+        first.append(_normalise(row[columns[0]]))
+        second.append(_normalise(row[columns[1]]))
+        gold.append(float(row[columns[2]]))
     return first, second, np.asarray(gold)
+
+
+def read_sick(path: str) -> tuple[list[str], list[str], np.ndarray]:
+    """SICK-R: (sentence A, sentence B, relatedness score) of SICK's annotated file (a header, tab-separated)."""
+    return _read_scored_pairs(path, (1, 2, 3), "pair_ID, two sentences and a score")
 
 
 def read_stsb(path: str) -> tuple[list[str], list[str], np.ndarray]:
     """STS-B in GLUE's layout (a header; sentence1, sentence2 and score the last three columns)."""
-    with open(path, encoding="utf-8") as f:
-        rows = list(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
-    first, second, gold = [], [], []
-    for line, row in enumerate(rows[1:], start=2):
-        if len(row) < 3:
-            raise MalformedRowError(path, line, "expected sentence1, sentence2 and score as the last columns")
-        first.append(_normalise(row[-3]))
-        second.append(_normalise(row[-2]))
-        gold.append(float(row[-1]))
-    return first, second, np.asarray(gold)
+    return _read_scored_pairs(path, (-3, -2, -1), "sentence1, sentence2 and score as the last columns")
 
 
 def cosine(a, b) -> np.ndarray:
