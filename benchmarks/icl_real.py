@@ -35,14 +35,12 @@ SEEDS = (13, 21, 42, 87, 100)
 
 def exported_model(spec: str, overrides: dict, workdir: str):
     """(model, params, tokenizer) of the run's best checkpoint, exported once to <workdir>/hf."""
-    from plmjax.train.config_files import apply_override, load_config
+    from plmjax.train.config_files import load_config
     from plmjax.train.export_run import export_run
 
     out = os.path.join(workdir, "hf")
     if not os.path.isdir(out):
-        config = load_config(spec)
-        for key, text in overrides.items():
-            apply_override(config, key, text)
+        config = load_config(spec, overrides)
         export_run(config, workdir, out, tokenizer_path=os.path.join(workdir, "tokenizer"))
     model, params = plmjax.from_pretrained(out, "lm")
     return model, params, plmjax.load_tokenizer(out)

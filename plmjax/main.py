@@ -11,7 +11,7 @@ import argparse
 import os
 import sys
 
-from plmjax.train.config_files import ConfigError, apply_override, config_summaries, load_config, split_overrides
+from plmjax.train.config_files import ConfigError, config_summaries, load_config, split_overrides
 
 # The repository's configs/, next to the package in a checkout (an installed wheel has none).
 CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
@@ -51,9 +51,7 @@ def parse_args(argv: list[str]):
         "(zero-shot prompting), on the validation split and the task's test split if it has one",
     )
     args = parser.parse_args(rest)
-    config = load_config(args.config)
-    for key, text in overrides.items():
-        apply_override(config, key, text)
+    config = load_config(args.config, overrides)
     return config, args.workdir, args.evaluate
 
 

@@ -13,8 +13,9 @@ class ConfigError(ValueError):
     """A config file, argument or override that does not fit the config."""
 
 
-def load_config(spec: str) -> ml_collections.ConfigDict:
-    """`configs/x.py` or `configs/x.py:arg` -> the locked ConfigDict returned by the file's get_config(arg)."""
+def load_config(spec: str, overrides: dict | None = None) -> ml_collections.ConfigDict:
+    """`configs/x.py` or `configs/x.py:arg` -> the locked ConfigDict returned by the file's get_config(arg), with
+    the command line's `overrides` ({dotted key: text}, plmjax.train.config_files.apply_override) applied."""
     path, _, arg = spec.partition(":")
     if not os.path.isfile(path):
         raise ConfigError(f"config file {path!r} does not exist")
@@ -37,6 +38,8 @@ def load_config(spec: str) -> ml_collections.ConfigDict:
         config.peft.options.unlock()
     if "objective" in config and "prompt" in config.objective:
         config.objective.prompt.verbalizer_options.unlock()
+    for key, text in (overrides or {}).items():
+        apply_override(config, key, text)
     return config
 
 

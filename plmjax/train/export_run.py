@@ -60,7 +60,7 @@ def run_prompt(config, workdir: str, which: str = "best"):
 
 
 def main(argv=None) -> None:
-    from plmjax.train.config_files import apply_override, load_config, split_overrides
+    from plmjax.train.config_files import load_config, split_overrides
 
     rest, overrides = split_overrides(sys.argv[1:] if argv is None else argv)
     p = argparse.ArgumentParser(prog="python -m plmjax.train.export_run", description=__doc__.split("\n\n")[0])
@@ -72,9 +72,7 @@ def main(argv=None) -> None:
     p.add_argument("--prompt", action="store_true", help="save the learned soft prompt instead")
     p.add_argument("--tokenizer", default=None, help="the tokenizer to save with it (default: the model's)")
     args = p.parse_args(rest)
-    config = load_config(args.config)
-    for key, text in overrides.items():
-        apply_override(config, key, text)
+    config = load_config(args.config, overrides)
     if args.prompt:
         np.save(args.out, run_prompt(config, args.workdir, args.which))
     else:

@@ -18,7 +18,7 @@ import sys
 import numpy as np
 
 from plmjax.train.compilation_cache import use_compilation_cache
-from plmjax.train.config_files import ConfigError, apply_override, load_config, split_overrides
+from plmjax.train.config_files import ConfigError, load_config, split_overrides
 
 LMBFF_SEEDS = (13, 21, 42, 87, 100)
 
@@ -26,10 +26,7 @@ LMBFF_SEEDS = (13, 21, 42, 87, 100)
 def seed_config(spec: str, seed: int, overrides: dict):
     """The config file's config for `seed` (appended to its argument), with the command line's overrides."""
     path, _, arg = spec.partition(":")
-    config = load_config(f"{path}:{arg + ',' if arg else ''}seed={seed}")
-    for key, text in overrides.items():
-        apply_override(config, key, text)
-    return config
+    return load_config(f"{path}:{arg + ',' if arg else ''}seed={seed}", overrides)
 
 
 def majority_share(config, split: str = "test") -> float:

@@ -32,7 +32,7 @@ from plmjax.data.task_inputs import get_task, read_split
 from plmjax.prompting import pet
 from plmjax.prompting.presets import PVPS
 from plmjax.train.compilation_cache import use_compilation_cache
-from plmjax.train.config_files import apply_override, load_config, split_overrides
+from plmjax.train.config_files import load_config, split_overrides
 from plmjax.train.evaluate_run import evaluate_run
 from plmjax.train.labeling import score_examples
 from plmjax.train.loop import train_and_evaluate
@@ -74,10 +74,7 @@ class Pipeline:
         """configs/lmbff.py's config for this task and seed with method=... arguments, and the overrides."""
         path, _, arg = self.config_spec.partition(":")
         extra = ",".join(f"{k}={v}" for k, v in method.items())
-        config = load_config(f"{path}:{','.join(filter(None, (arg, extra)))}")
-        for key, text in self.overrides.items():
-            apply_override(config, key, text)
-        return config
+        return load_config(f"{path}:{','.join(filter(None, (arg, extra)))}", self.overrides)
 
     def pvp_config(self, index: int, extra_file: str = ""):
         config = self.config(method="prompt")

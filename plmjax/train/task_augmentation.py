@@ -37,7 +37,7 @@ import numpy as np
 
 from plmjax.data.task_inputs import get_task, read_split
 from plmjax.prompting import pet
-from plmjax.train.config_files import apply_override, load_config, split_overrides
+from plmjax.train.config_files import load_config, split_overrides
 from plmjax.train.export_run import export_run
 from plmjax.train.labeling import score_examples
 from plmjax.train.loop import train_and_evaluate
@@ -122,10 +122,7 @@ class TaskAugmentation:
         return os.path.join(self.workdir, *parts)
 
     def nli_config(self):
-        config = load_config(self.nli_spec)
-        for key, text in self.overrides.items():
-            apply_override(config, key, text)
-        return config
+        return load_config(self.nli_spec, self.overrides)
 
     def _export(self, config, workdir: str, head) -> str:
         """<workdir>/hf, written whole (a partial export is redone)."""
