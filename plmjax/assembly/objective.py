@@ -25,18 +25,30 @@ from plmjax.prompting import from_config as prompt_from_config
 from plmjax.prompting.multi_task import MultiTaskPromptClassification, MultiTaskVerbalizer
 from plmjax.prompting.objective import VERBALIZER, PromptClassification
 from plmjax.prompting.template import PromptError
+from plmjax.sentence.simcse import MLP, SimCSE
 
 OBJECTIVES = (
     "classification", "soft_classification", "prompt", "mlm", "clm", "bart", "t5", "text_to_text", "electra",
-    "distillation",
+    "distillation", "simcse",
 )  # fmt: skip
 # Objectives that classify a task's examples (data.task) rather than pretrain on a corpus.
 TASK_OBJECTIVES = ("classification", "soft_classification", "prompt")
 SENTENCE_TASKS = ("", "nsp", "sop")
 # Rules that go before the PEFT method's: the distillation teacher never trains, a verbalizer's own
-# parameters (soft, prototypical) always do.
+# parameters (soft, prototypical) and SimCSE's MLP pooler always do.
 FROZEN_TEACHER = ("teacher/.*", peft.FROZEN)
 TRAINED_VERBALIZER = (f"{VERBALIZER}/.*", peft.TRAINABLE)
+TRAINED_MLP = (f"{MLP}/.*", peft.TRAINABLE)
+
+
+def own_params(objective):
+    """(params key, add(params, rng) -> params) of the parameters an objective keeps beside its model's (a
+    verbalizer's, SimCSE's MLP pooler), or (None, None)."""
+    if isinstance(objective, PromptClassification):
+        return VERBALIZER, objective.add_verbalizer_params
+    if isinstance(objective, SimCSE):
+        return MLP, objective.add_mlp_params
+    return None, None
 
 
 @dataclasses.dataclass
@@ -63,11 +75,11 @@ class ObjectiveSetup:
     def abstract_params(self, boxed: bool = False):
         if self.base is not None:
             shapes = abstract_params(self.base.model, boxed=boxed)
-            if isinstance(self.objective, PromptClassification):
-                # The verbalizer's parameters (no logical axes: replicated) beside the model's.
-                unboxed = nn.meta.unbox(shapes)
-                own = jax.eval_shape(lambda p: self.objective.add_verbalizer_params(p, jax.random.key(0)), unboxed)
-                shapes = {**shapes, **{k: v for k, v in own.items() if k == VERBALIZER}}
+            key, add = own_params(self.objective)
+            if key is not None:
+                # The objective's own parameters (no logical axes: replicated) beside the model's.
+                own = jax.eval_shape(lambda p: add(p, jax.random.key(0)), nn.meta.unbox(shapes))
+                shapes = {**shapes, **{k: v for k, v in own.items() if k == key}}
             return shapes
         shapes = jax.eval_shape(self.objective.init, jax.random.key(0))
         if not boxed:
@@ -92,12 +104,11 @@ class ObjectiveSetup:
 
     def init_params(self, shardings):
         if self.base is not None:
-            if not isinstance(self.objective, PromptClassification) or VERBALIZER not in shardings:
+            key, add = own_params(self.objective)
+            if key is None or key not in shardings:
                 return self.base.init_params(shardings)
-            model_shardings = {k: v for k, v in shardings.items() if k != VERBALIZER}
-            params = self.base.init_params(model_shardings)
-            rng = jax.random.fold_in(jax.random.key(self.seed), 2)
-            params = self.objective.add_verbalizer_params(params, rng)
+            params = self.base.init_params({k: v for k, v in shardings.items() if k != key})
+            params = add(params, jax.random.fold_in(jax.random.key(self.seed), 2))
             return jax.device_put(params, shardings)
         init_rng = jax.random.fold_in(jax.random.key(self.seed), 0)
         if self.teacher_path is None:
@@ -108,7 +119,12 @@ class ObjectiveSetup:
         return jax.tree.map(model_setup._put_host_array, params, shardings)
 
 
+# The objectives whose model has no head: SimCSE pools the backbone's states.
+HEADLESS = ("simcse",)
+
+
 def head_of(objective_config) -> str | None:
+    """The head the objective's model needs (None: the model config's own)."""
     name = objective_config.name
     if name == "mlm":
         return "pretraining" if objective_config.sentence_task else "mlm"
@@ -130,7 +146,7 @@ def build(
         raise ValueError(f"objective.sentence_task={o.sentence_task!r}; choose one of {SENTENCE_TASKS}")
     model_config = config.model.copy_and_resolve_references()
     with model_config.unlocked():
-        if head_of(o) is not None:
+        if head_of(o) is not None or o.name in HEADLESS:
             model_config.head = head_of(o)
         if vocab_size is not None and not os.path.isdir(model_config.name_or_path):
             model_config.config_overrides.vocab_size = vocab_size
@@ -156,6 +172,10 @@ def build(
         objective = PromptClassification(model, spec.verbalizer, o.prompt.auxiliary_mlm)
         rules = (TRAINED_VERBALIZER,)
         return ObjectiveSetup(objective, model, {"": model}, config.seed, base=base, leading_rules=rules, prompt=spec)
+    elif o.name == "simcse":
+        s = o.simcse
+        objective = SimCSE(model, s.temperature, s.hard_negative_weight, s.pooler, s.mlp_at_test)
+        return ObjectiveSetup(objective, model, {"": model}, config.seed, base=base, leading_rules=(TRAINED_MLP,))
     elif o.name == "mlm" and o.sentence_task:
         native = NATIVE_SENTENCE_TASK.get(model.config.family)
         if native != o.sentence_task:

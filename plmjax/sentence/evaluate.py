@@ -40,13 +40,19 @@ def main(argv=None) -> dict:
     import plmjax
     from plmjax.data.pretraining.default_corpora import DATA_ROOT
     from plmjax.hf.bundled import minilm_path
-    from plmjax.models.sentence_encoder import encode_sentences
+    from plmjax.models.sentence_encoder import POOLINGS, encode_sentences
 
     p = argparse.ArgumentParser(prog="python -m plmjax.sentence.evaluate", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="", help="an HF encoder directory (default: all-MiniLM-L6-v2)")
     p.add_argument("--data", default=DATA_ROOT, help="the shared data folder")
     p.add_argument("--whiten", type=int, default=0, help="BERT-whitening keeping k dimensions (0: none; -1: all)")
     p.add_argument("--flow-steps", type=int, default=0, help="BERT-flow: Adam steps of maximum likelihood (0: none)")
+    p.add_argument(
+        "--pooling",
+        default="mean",
+        choices=POOLINGS,
+        help="mean, cls (the pooler: SimCSE's MLP) or cls_before_pooler (unsupervised SimCSE's test-time [CLS])",
+    )
     p.add_argument("--embeddings", default="", help="an .npy cache of the sentences' embeddings (read if present)")
     args = p.parse_args(argv)
     path = args.model or minilm_path()
@@ -58,7 +64,7 @@ def main(argv=None) -> dict:
         vectors = np.load(args.embeddings)
     else:
         model, params = plmjax.from_pretrained(path)
-        vectors = encode_sentences(model, params, plmjax.load_tokenizer(path), sentences)
+        vectors = encode_sentences(model, params, plmjax.load_tokenizer(path), sentences, pooling=args.pooling)
         if args.embeddings:
             np.save(args.embeddings, vectors)
     table = dict(zip(sentences, vectors, strict=True))

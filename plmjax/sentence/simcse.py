@@ -9,6 +9,10 @@ temperature (0.05): row i of the anchors against every second view (its own is t
 in-batch negatives) and, with triplets, every hard negative too, its own one with hard_negative_weight added
 (SimCSE adds it to the logit). The loss is the cross-entropy with target i.
 
+At test time SimCSE drops the MLP for unsupervised models (its --mlp_only_train, `mlp_at_test=False`: the [CLS]
+state itself) and keeps it for supervised ones; `evaluation` scores sentence pairs (STS-B dev, the paper's
+checkpoint selection) with that test-time embedding: each row's prediction is the cosine of its two views.
+
 The batch axis is one computation under jit: on a mesh whose data axis shards the batch, the similarity
 matrix covers the global batch (XLA gathers the embeddings), as the reference's all-gather across GPUs does.
 Padding rows (weight 0) are neither anchors nor negatives.
@@ -59,6 +63,7 @@ class SimCSE(Objective):
     temperature: float = 0.05
     hard_negative_weight: float = 0.0
     pooler: str = "cls"
+    mlp_at_test: bool = False
 
     def __post_init__(self):
         if self.pooler not in POOLERS:
@@ -70,7 +75,9 @@ class SimCSE(Objective):
 
     def add_mlp_params(self, params, rng):
         hidden = self.model.config.hidden_size
-        kernel = jax.nn.initializers.lecun_normal()(rng, (hidden, hidden), jnp.float32)
+        # SimCSE's MLPLayer is new, initialised as transformers initialises a Linear: normal(initializer_range).
+        std = getattr(self.model.config, "initializer_range", 0.02)
+        kernel = std * jax.random.normal(rng, (hidden, hidden), jnp.float32)
         return {**params, MLP: {"kernel": kernel, "bias": jnp.zeros((hidden,), jnp.float32)}}
 
     def init(self, rng):
@@ -79,6 +86,15 @@ class SimCSE(Objective):
 
     def term_counts(self, batch):
         return {"contrastive": jnp.sum(row_weights(batch))}
+
+    def backbone_params(self, params):
+        """The encoder's parameters, the MLP written as its pooler where the family has one (SimCSE's
+        simcse_to_huggingface.py renames mlp to pooler): an exported model's pooler_output is then the
+        training-time embedding, and its [CLS] state the unsupervised test-time one."""
+        encoder = {k: v for k, v in params.items() if k != MLP}
+        if "pooler" in encoder and MLP in params:
+            encoder["pooler"] = {"dense": dict(params[MLP])}
+        return encoder
 
     def embed(self, params, input_ids, attention_mask, token_type_ids=None, rng=None, deterministic=True,
               mlp: bool = True):  # fmt: skip
@@ -114,3 +130,18 @@ class SimCSE(Objective):
         return {"contrastive": (jnp.sum(losses * weights), count)}, {
             "alignment_accuracy": (jnp.sum(hits * weights), count)
         }
+
+    def evaluation(self, params, batch, rng=None):
+        """Sentence pairs (input_ids [rows, 2, length], labels = gold similarity): each row's prediction is the
+        cosine of its two test-time embeddings. No loss: the pairs are not a contrastive batch."""
+        rows, views, length = batch["input_ids"].shape
+        if views != 2:
+            raise ValueError(f"SimCSE evaluates sentence pairs (2 views per row), not {views}")
+        flat = {k: batch[k].reshape(rows * 2, length) for k in ("input_ids", "attention_mask", "token_type_ids")
+                if k in batch}  # fmt: skip
+        z = self.embed(params, flat["input_ids"], flat["attention_mask"], flat.get("token_type_ids"),
+                       mlp=self.mlp_at_test).reshape(rows, 2, -1)  # fmt: skip
+        z = z / jnp.linalg.norm(z, axis=-1, keepdims=True)
+        zero = jnp.zeros((), jnp.float32)
+        predictions = jnp.sum(z[:, 0] * z[:, 1], axis=-1)
+        return {"contrastive": (zero, zero)}, {}, {"predictions": predictions, "labels": batch["labels"]}

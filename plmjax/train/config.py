@@ -78,8 +78,8 @@ def default_config() -> ml_collections.ConfigDict:
     # classification (data.task), prompt (data.task as cloze questions, below), or a pretraining objective
     # on data.corpus_*: mlm (BERT / RoBERTa; with sentence_task, BERT's MLM + NSP or ALBERT's MLM + SOP),
     # clm (GPT), bart (denoising), t5 (span corruption), electra (replaced-token detection) or distillation
-    # (DistilBERT); or text_to_text (a seq2seq model on source/target pairs). See docs/pretraining.md and
-    # docs/prompting.md.
+    # (DistilBERT); or text_to_text (a seq2seq model on source/target pairs); or simcse (sentence embeddings,
+    # below). See docs/pretraining.md, docs/prompting.md and docs/sentence.md.
     c.objective.name = "classification"
     c.objective.sentence_task = ""  # mlm: "", "nsp" (a bert model) or "sop" (an albert model)
     c.objective.masking = "dynamic"  # static: one mask per example; dynamic: a new mask every epoch (RoBERTa)
@@ -116,6 +116,19 @@ def default_config() -> ml_collections.ConfigDict:
     # (plmjax.objectives.soft_targets; the soft labels come from data.extra_train_files).
     c.objective.soft_classification = ml_collections.ConfigDict(dict(temperature=2.0))
     # prompt (plmjax.prompting, docs/prompting.md): classification of data.task through a masked LM's mask.
+    # simcse (plmjax.sentence): contrastive sentence embeddings on data.corpus_files, SimCSE's layouts: a .txt of
+    # sentences (unsupervised: each sentence twice, two dropout masks) or a .csv with sent0,sent1[,hard_neg]
+    # (supervised pairs or NLI triplets); data.validation_files: STS-B's dev TSV, scored by Spearman.
+    c.objective.simcse = ml_collections.ConfigDict(
+        dict(
+            temperature=0.05,
+            hard_negative_weight=0.0,  # added to each anchor's own hard negative's logit (SimCSE: 0)
+            pooler="cls",  # cls (+ MLP in training), cls_before_pooler or mean
+            mlp_at_test=False,  # SimCSE: False unsupervised (--mlp_only_train), True supervised
+            augmentation="",  # unsupervised: "", shuffle or cutoff on the second view (plmjax.sentence.augment)
+            cutoff_rate=0.1,
+        )
+    )
     c.objective.prompt = ml_collections.ConfigDict(
         dict(
             # A plmjax.prompting.Template (set in a config file), or a preset's name (plmjax.prompting.presets,

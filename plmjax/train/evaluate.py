@@ -31,8 +31,10 @@ def evaluate_objective(eval_step, trainable, frozen, batches, mesh, term_weights
         raise ValueError("the evaluation split produced no batches")
     as_float = lambda pairs: {k: (float(s), float(c)) for k, (s, c) in pairs.items()}  # noqa: E731
     terms, metrics = as_float(terms), as_float(metrics)
-    results = {"loss": float(total_loss(terms, term_weights))}
-    results.update({f"{k}_loss": s / max(c, 1.0) for k, (s, c) in terms.items()})
+    results = {}
+    if any(c for _, c in terms.values()):  # SimCSE scores STS pairs: predictions, no loss
+        results["loss"] = float(total_loss(terms, term_weights))
+        results.update({f"{k}_loss": s / max(c, 1.0) for k, (s, c) in terms.items()})
     results.update({k: s / max(c, 1.0) for k, (s, c) in metrics.items()})
     if task_metrics:
         if not per_example[0]:

@@ -18,6 +18,7 @@ from flax import traverse_util
 from plmjax.hf import load_tokenizer, save_pretrained
 from plmjax.models.init import abstract_params
 from plmjax.models.model_classes import build_model
+from plmjax.sentence.simcse import SimCSE
 from plmjax.train import partition, run_setup
 from plmjax.train.evaluate_run import restore
 
@@ -36,6 +37,8 @@ def export_run(config, workdir: str, out_dir: str, which: str = "best", head=KEE
     finally:
         run.checkpoints.close()
     params = jax.device_get(partition.merge(state.trainable, frozen))
+    if isinstance(run.setup.objective, SimCSE):
+        params = run.setup.objective.backbone_params(params)
     model = run.setup.model
     if head != KEEP_HEAD:
         model = build_model(model.config, head=head)

@@ -21,6 +21,7 @@ from plmjax.train import checkpoint, partition, sharding
 from plmjax.train.mixture_source import MixtureSource, mixture_tasks
 from plmjax.train.optimizer import learning_rate_schedule, make_optimizer
 from plmjax.train.prompt_source import PromptSource
+from plmjax.train.sentence_source import SentenceSource
 from plmjax.train.sources import ClassificationSource, PretrainingSource
 from plmjax.train.state import TrainState
 from plmjax.train.step import make_objective_eval_step, make_objective_train_step
@@ -30,7 +31,7 @@ from plmjax.train.step import make_objective_eval_step, make_objective_train_ste
 class Run:
     config: object
     workdir: str
-    source: object  # ClassificationSource or PretrainingSource (plmjax.train.sources)
+    source: object  # a Classification-, Pretraining- (plmjax.train.sources), Prompt- or SentenceSource
     setup: objective_setup.ObjectiveSetup
     mesh: jax.sharding.Mesh
     num_steps: int
@@ -120,6 +121,13 @@ def prepare(config, workdir: str) -> Run:
         setup = objective_setup.build(config, task.num_labels, task=task, tokenizer=tokenizer, searched_words=searched)
         weights = setup.objective.term_weights
         source = PromptSource(config, task, setup.prompt, setup.model.config.vocab_size, weights)
+    elif config.objective.name == "simcse":
+        model_dir = config.model.name_or_path if os.path.isdir(config.model.name_or_path) else None
+        if not (config.data.tokenizer or model_dir):
+            raise ValueError("simcse: a preset model needs data.tokenizer (a tokenizer directory)")
+        tokenizer = load_tokenizer(config.data.tokenizer or model_dir)
+        setup = objective_setup.build(config, vocab_size=None if model_dir else len(tokenizer))
+        source = SentenceSource(config, tokenizer, setup.objective.term_weights)
     elif task is not None:
         num_labels = config.model.num_labels or task.num_labels
         setup = objective_setup.build(config, num_labels)

@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from plmjax.objectives.base import ratios, total_loss
+from plmjax.objectives.base import ratios, row_weights, token_weights, total_loss
 from plmjax.objectives.classification import Classification, example_losses
 from plmjax.train import partition
 from plmjax.train.state import TrainState
@@ -21,9 +21,8 @@ __all__ = ["example_losses", "make_objective_eval_step", "make_objective_train_s
 
 def _batch_sizes(batch) -> dict:
     """Real rows and real tokens of a batch, for throughput."""
-    weights = batch["weights"].astype(jnp.float32)
-    tokens = jnp.sum(batch["attention_mask"] * weights[:, None]) if "attention_mask" in batch else jnp.zeros(())
-    return {"examples": jnp.sum(weights), "tokens": tokens}
+    tokens = jnp.sum(token_weights(batch, "attention_mask")) if "attention_mask" in batch else jnp.zeros(())
+    return {"examples": jnp.sum(row_weights(batch)), "tokens": tokens}
 
 
 def step_metrics(objective, terms, metrics) -> dict:

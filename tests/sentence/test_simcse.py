@@ -80,7 +80,7 @@ def test_a_padding_row_is_neither_anchor_nor_negative(encoder):
     batch = _batch(4, 3)
     padded = {k: np.concatenate([v, v[:1]]) for k, v in batch.items()}
     padded["weights"][-1] = 0.0
-    assert float(objective.loss(params, padded)) == pytest.approx(float(objective.loss(params, batch)), abs=1e-6)
+    assert float(objective.loss(params, padded)) == pytest.approx(float(objective.loss(params, batch)), abs=1e-5)
 
 
 SHARDED_CODE = """
