@@ -1,0 +1,46 @@
+"""plmjax's sentence embeddings equal sentence-transformers' encode: the real all-MiniLM-L6-v2 (mean pooling,
+normalised, truncated at its 256 tokens) and a tiny random BERT under each pooling sentence-transformers has
+(mean, [CLS]), to 1e-5."""
+
+import numpy as np
+import pytest
+
+import plmjax
+from plmjax.models.sentence_encoder import encode_sentences
+from tests.hf.tiny_models import make_hf_model
+from tests.prompting.conftest import wordpiece_tokenizer
+
+SENTENCES = [
+    "A man is playing a guitar.",
+    "The weather is lovely today, isn't it?",
+    "ok",
+    "Three dogs run across a snowy field while their owner watches from the porch of a wooden cabin.",
+    " ".join(["a very long sentence"] * 90),  # past 256 tokens: both truncate
+]
+
+
+def test_minilm_embeddings_equal_sentence_transformers_encode():
+    from sentence_transformers import SentenceTransformer
+
+    from plmjax.hf.bundled import minilm_path
+
+    path = minilm_path()
+    reference = SentenceTransformer(path, device="cpu").encode(SENTENCES, batch_size=2, normalize_embeddings=True)
+    model, params = plmjax.from_pretrained(path)
+    ours = encode_sentences(model, params, plmjax.load_tokenizer(path), SENTENCES, batch_size=2)
+    assert np.abs(ours - reference).max() <= 1e-5
+
+
+@pytest.mark.parametrize(("pooling", "reference_mode"), [("mean", "mean"), ("cls_before_pooler", "cls")])
+def test_a_tiny_berts_pooled_embeddings_equal_sentence_transformers(tmp_path, pooling, reference_mode):
+    from sentence_transformers import SentenceTransformer, models
+
+    make_hf_model("bert", None).save_pretrained(tmp_path)
+    wordpiece_tokenizer().save_pretrained(tmp_path)
+    texts = ["it was great", "the movie was not very good", "i liked the plot but hated the acting ."]
+    transformer = models.Transformer(str(tmp_path), max_seq_length=64)
+    pooling_module = models.Pooling(transformer.get_embedding_dimension(), pooling_mode=reference_mode)
+    reference = SentenceTransformer(modules=[transformer, pooling_module, models.Normalize()], device="cpu")
+    model, params = plmjax.from_pretrained(str(tmp_path))
+    ours = encode_sentences(model, params, plmjax.load_tokenizer(str(tmp_path)), texts, max_length=64, pooling=pooling)
+    np.testing.assert_allclose(ours, reference.encode(texts), atol=1e-5)
