@@ -13,12 +13,14 @@ layer returns its log-determinant; the loss is the mean negative log-likelihood 
 """
 
 import math
+import os
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from flax import traverse_util
 
 
 class ActNorm(nn.Module):
@@ -111,9 +113,24 @@ def negative_log_likelihood(model: Glow, params, x) -> jax.Array:
     return -jnp.mean(log_normal + logdet)
 
 
+class FlowDivergedError(RuntimeError):
+    """The flow's likelihood went non-finite; `params` are the last good ones (also on disk when a checkpoint
+    path was given), `step` the last good step."""
+
+    def __init__(self, message: str, params, step: int):
+        super().__init__(message)
+        self.params, self.step = params, step
+
+
 def fit_flow(embeddings, steps: int = 2000, flow_steps: int = 4, hidden: int = 32, batch_size: int = 256,
-             learning_rate: float = 1e-3, seed: int = 0) -> tuple[Glow, dict, list]:  # fmt: skip
-    """(model, params, losses every 100 steps) of a flow fitted to `embeddings` [n, dim] by Adam."""
+             learning_rate: float = 1e-3, seed: int = 0, check_every: int = 100,
+             checkpoint: str | None = None) -> tuple[Glow, dict, list]:  # fmt: skip
+    """(model, params, losses at the first step and every check_every steps) of a flow fitted to `embeddings` [n, dim] by Adam
+    (learning_rate: a float or an optax schedule).
+
+    Every check_every steps the loss comes back to the host (the steps between run without a sync): a finite
+    one makes these parameters the last good ones (written to `checkpoint`, an .npz, when given); a NaN or
+    infinite one stops the fit with FlowDivergedError, which carries the last good parameters."""
     x = jnp.asarray(embeddings, jnp.float32)
     model = Glow(flow_steps, hidden)
     rng = jax.random.key(seed)
@@ -129,13 +146,38 @@ def fit_flow(embeddings, steps: int = 2000, flow_steps: int = 4, hidden: int = 3
         return optax.apply_updates(params, updates), state, loss
 
     order_rng = np.random.default_rng(seed)
-    losses = []
+    losses, good, good_step = [], params, 0
     for index in range(steps):
         rows = order_rng.choice(len(x), min(batch_size, len(x)), replace=False)
         params, state, loss = step(params, state, x[rows])
-        if index % 100 == 0 or index == steps - 1:
-            losses.append(float(loss))
+        if index == 0 or (index + 1) % check_every == 0 or index == steps - 1:
+            value = float(loss)
+            if not math.isfinite(value):
+                kept = f", saved in {checkpoint}" if checkpoint and good_step else ""
+                raise FlowDivergedError(
+                    f"BERT-flow stopped: negative log-likelihood {value} at step {index + 1}; the last good "
+                    f"parameters are step {good_step}'s{kept}. Lower the learning rate.",
+                    good,
+                    good_step,
+                )
+            losses.append(value)
+            good, good_step = params, index + 1
+            if checkpoint:
+                save_flow(good, checkpoint)
     return model, params, losses
+
+
+def save_flow(params, path: str) -> None:
+    """The flow's parameters as an .npz of "/"-joined paths, written whole or not at all."""
+    flat = traverse_util.flatten_dict(jax.device_get(params), sep="/")
+    with open(path + ".tmp", "wb") as f:
+        np.savez(f, **flat)
+    os.replace(path + ".tmp", path)
+
+
+def load_flow(path: str) -> dict:
+    with np.load(path) as saved:
+        return traverse_util.unflatten_dict({k: jnp.asarray(v) for k, v in saved.items()}, sep="/")
 
 
 def flow_forward(model: Glow, params, embeddings) -> tuple[np.ndarray, np.ndarray]:

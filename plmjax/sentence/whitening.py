@@ -16,6 +16,14 @@ def fit_whitening(embeddings, k: int | None = None) -> tuple[np.ndarray, np.ndar
         raise ValueError(f"whitening needs [n >= 2, dim] embeddings, not shape {x.shape}")
     if k is not None and not 0 < k <= x.shape[1]:
         raise ValueError(f"k={k} must be in [1, {x.shape[1]}]")
+    kept = x.shape[1] if k is None else k
+    if len(x) <= kept:
+        # n embeddings span at most n - 1 directions around their mean: the rest have variance 0, and
+        # whitening would divide by it.
+        raise ValueError(
+            f"whitening to {kept} dimensions needs more than {kept} embeddings (their covariance has rank at "
+            f"most n - 1); got {len(x)}: fit on a larger corpus or lower k"
+        )
     mean = x.mean(axis=0)
     u, s, _ = np.linalg.svd(np.cov(x.T))
     kernel = u @ np.diag(1.0 / np.sqrt(s))

@@ -46,3 +46,21 @@ def test_actnorm_data_init_and_training_lower_the_nll():
     assert float(negative_log_likelihood(model, fitted, jnp.asarray(x))) < float(
         negative_log_likelihood(model, params, jnp.asarray(x))
     )
+
+
+def test_a_diverging_flow_stops_with_the_last_good_parameters_kept(tmp_path):
+    from plmjax.sentence.flow import FlowDivergedError, load_flow
+
+    x = np.random.default_rng(0).normal(size=(256, 8)).astype(np.float32)
+    path = str(tmp_path / "flow.npz")
+    blow_up = lambda step: jnp.where(step < 20, 1e-3, 30.0)  # noqa: E731 (stable for 20 steps, then not)
+    with pytest.raises(FlowDivergedError, match=r"nan at step 25; the last good parameters are step 20's") as error:
+        fit_flow(x, steps=200, flow_steps=2, hidden=16, batch_size=64, learning_rate=blow_up, check_every=5,
+                 checkpoint=path)  # fmt: skip
+    assert error.value.step == 20
+    saved, kept = load_flow(path), error.value.params
+    for a, b in zip(jax.tree.leaves(saved), jax.tree.leaves(kept), strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    model, _, _ = fit_flow(x, steps=20, flow_steps=2, hidden=16, batch_size=64, learning_rate=1e-3)
+    z, _ = flow_forward(model, kept, x)
+    assert np.isfinite(z).all()

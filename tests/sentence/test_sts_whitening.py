@@ -79,6 +79,9 @@ def test_whitening_equals_su_et_al_and_whitens():
     assert anisotropy.average_random_cosine(x) > 0.5 > 0.1 > abs(anisotropy.average_random_cosine(whitened))
     with pytest.raises(ValueError, match=r"k=7 must be in \[1, 6\]"):
         fit_whitening(x, k=7)
+    with pytest.raises(ValueError, match=r"whitening to 6 dimensions needs more than 6 embeddings .* got 5"):
+        fit_whitening(x[:5])
+    fit_whitening(x[:5], k=4)  # 5 embeddings span 4 directions: enough for k = 4
 
 
 def test_anisotropy_diagnostics_against_direct_computations():
