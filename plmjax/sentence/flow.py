@@ -125,8 +125,8 @@ class FlowDivergedError(RuntimeError):
 def fit_flow(embeddings, steps: int = 2000, flow_steps: int = 4, hidden: int = 32, batch_size: int = 256,
              learning_rate: float = 1e-3, seed: int = 0, check_every: int = 100,
              checkpoint: str | None = None) -> tuple[Glow, dict, list]:  # fmt: skip
-    """(model, params, losses at the first step and every check_every steps) of a flow fitted to `embeddings` [n, dim] by Adam
-    (learning_rate: a float or an optax schedule).
+    """(model, params, losses at the first step and every check_every steps) of a flow fitted to `embeddings`
+    [n, dim] by Adam (learning_rate: a float or an optax schedule).
 
     Every check_every steps the loss comes back to the host (the steps between run without a sync): a finite
     one makes these parameters the last good ones (written to `checkpoint`, an .npz, when given); a NaN or
