@@ -8,7 +8,12 @@ import numpy as np
 from plmjax.models.pooling import l2_normalize, mean_pool
 
 
-def bucket_length(length: int, buckets=(16, 32, 64, 128, 256, 512)) -> int:
+# Padded lengths: multiples of 16 up to 64, then coarser. Batches are cut from length-sorted sentences, so a
+# batch's longest sentence sets its shape; a handful of shapes reach the compiler.
+LENGTH_BUCKETS = (16, 32, 48, 64, 96, 128, 192, 256, 384, 512)
+
+
+def bucket_length(length: int, buckets=LENGTH_BUCKETS) -> int:
     """Pad to one of a few lengths so jit compiles a handful of shapes, not one per batch."""
     return next((b for b in buckets if b >= length), length)
 
@@ -35,16 +40,25 @@ def encode_sentences(
     POOLINGS names the others)."""
     if pooling not in POOLINGS:
         raise ValueError(f"pooling={pooling!r}; choose one of {POOLINGS}")
+    sentences = list(sentences)
+    if not sentences:
+        return np.zeros((0, model.config.hidden_size), np.float32)
+    ids = tokenizer(sentences, truncation=True, max_length=max_length)["input_ids"]
+    # Longest first, as sentence-transformers batches: similar lengths share a batch, so little is padding.
+    order = np.argsort([-len(row) for row in ids], kind="stable")
     outputs = []
-    for start in range(0, len(sentences), batch_size):
-        chunk = list(sentences[start : start + batch_size])
-        longest = max(len(ids) for ids in tokenizer(chunk, truncation=True, max_length=max_length)["input_ids"])
-        # Pad the batch dimension too, so the last short batch reuses the compiled shape.
-        padded = chunk + [""] * (batch_size - len(chunk))
-        batch = tokenizer(
-            padded, padding="max_length", truncation=True, max_length=bucket_length(longest), return_tensors="np"
-        )
-        token_types = batch.get("token_type_ids")
-        embeddings = _embed(model, params, batch["input_ids"], batch["attention_mask"], token_types, pooling)
-        outputs.append(np.asarray(embeddings)[: len(chunk)])
-    return np.concatenate(outputs)
+    for start in range(0, len(order), batch_size):
+        rows = order[start : start + batch_size]
+        length = bucket_length(len(ids[rows[0]]))
+        # The batch dimension is padded too, so the last short batch reuses the compiled shape.
+        input_ids = np.full((batch_size, length), tokenizer.pad_token_id or 0, np.int32)
+        attention_mask = np.zeros((batch_size, length), np.int32)
+        for row, index in enumerate(rows):
+            input_ids[row, : len(ids[index])] = ids[index]
+            attention_mask[row, : len(ids[index])] = 1
+        # Dispatched without waiting: the host pads batch k + 1 while batch k runs.
+        outputs.append(_embed(model, params, input_ids, attention_mask, np.zeros_like(input_ids), pooling))
+    embeddings = np.concatenate([np.asarray(out) for out in jax.device_get(outputs)])[: len(order)]
+    result = np.empty_like(embeddings)
+    result[order] = embeddings
+    return result

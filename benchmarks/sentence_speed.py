@@ -1,0 +1,172 @@
+"""Sentence embeddings: plmjax against sentence-transformers on the same real weights, in one run.
+
+1. Encoding throughput (sentences/s, batch 64) on STS-B dev's real sentences: plmjax.models.sentence_encoder
+   against SentenceTransformer.encode, both from text (tokenisation included), both sorting by length,
+   mean pooling and normalisation. Several rounds, interleaved; the median.
+2. A SimCSE training step (batch 64 sentences x 2 views, 32 tokens, dropout on, AdamW) on the same weights:
+   plmjax's SimCSE objective, jitted, against a PyTorch implementation of the same loss (transformers' model,
+   SimCSE's MLP and cl_forward arithmetic, torch.optim.AdamW). Interleaved steps; the median.
+
+    python benchmarks/sentence_speed.py                       # all-MiniLM-L6-v2 (the bundled weights)
+    python benchmarks/sentence_speed.py --model=DIR           # another sentence-transformers directory
+    python benchmarks/sentence_speed.py --rounds=1 --steps=2 --sentences=256   # smoke run
+
+Results and the command that made them: docs/sentence.md.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+import jax
+import numpy as np
+import optax
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bert_train_step import ADAMW, Runner, cpu_count, time_interleaved  # noqa: E402
+
+import plmjax  # noqa: E402
+from plmjax.models.sentence_encoder import encode_sentences  # noqa: E402
+from plmjax.sentence import sts  # noqa: E402
+from plmjax.sentence.simcse import MLP, SimCSE  # noqa: E402
+from plmjax.train.cpu_threefry import unroll_threefry_on_cpu  # noqa: E402
+
+
+def stsb_sentences(data_root: str, limit: int) -> list[str]:
+    first, second, _ = sts.read_stsb(os.path.join(data_root, "stsb", "dev.tsv"))
+    return (first + second)[:limit]
+
+
+def time_encoding(path: str, sentences: list[str], rounds: int) -> dict:
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    reference = SentenceTransformer(path, device="cpu")
+    model, params = plmjax.from_pretrained(path)
+    tokenizer = plmjax.load_tokenizer(path)
+    sides = {
+        "plmjax": lambda: encode_sentences(model, params, tokenizer, sentences, batch_size=64),
+        "sentence-transformers": lambda: reference.encode(sentences, batch_size=64, normalize_embeddings=True),
+    }
+    outputs = {name: fn() for name, fn in sides.items()}  # warm-up: compiles every length bucket
+    gap = float(np.abs(outputs["plmjax"] - outputs["sentence-transformers"]).max())
+    seconds = {name: [] for name in sides}
+    with torch.inference_mode():
+        for _ in range(rounds):
+            for name, fn in sides.items():
+                start = time.perf_counter()
+                fn()
+                seconds[name].append(time.perf_counter() - start)
+    return {name: len(sentences) / statistics.median(s) for name, s in seconds.items()} | {"max_diff": gap}
+
+
+def simcse_batch(tokenizer, sentences: list[str], batch: int, length: int) -> dict:
+    encoded = tokenizer(sentences[:batch], padding="max_length", truncation=True, max_length=length,
+                        return_tensors="np")  # fmt: skip
+    twice = lambda a: np.repeat(a[:, None, :], 2, axis=1).astype(np.int32)  # noqa: E731
+    return {"input_ids": twice(encoded["input_ids"]), "attention_mask": twice(encoded["attention_mask"]),
+            "token_type_ids": twice(encoded["token_type_ids"]), "weights": np.ones(batch, np.float32)}  # fmt: skip
+
+
+def plmjax_simcse_runner(path: str, batch: dict) -> Runner:
+    model, params = plmjax.from_pretrained(path)
+    objective = SimCSE(model)
+    params = objective.add_mlp_params(params, jax.random.key(0))
+    optimizer = optax.adamw(**ADAMW)
+
+    def train_step(params, opt_state, rng):
+        loss, grads = jax.value_and_grad(objective.loss)(params, batch, rng, False)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state, loss
+
+    compiled = jax.jit(train_step, donate_argnums=(0, 1))
+    state, rng = [params, optimizer.init(params)], [jax.random.key(1)]
+
+    def step():
+        rng[0], key = jax.random.split(rng[0])
+        state[0], state[1], loss = compiled(state[0], state[1], key)
+        jax.block_until_ready(loss)
+        return float(loss)
+
+    return Runner("plmjax SimCSE (jitted)", step, 0.0), params[MLP]
+
+
+def torch_simcse_runner(path: str, batch: dict, mlp) -> Runner:
+    """SimCSE's cl_forward in PyTorch: the encoder on [batch * 2, length], [CLS] through the MLP (dense + tanh),
+    cosine / 0.05 between the two views, cross-entropy against the diagonal."""
+    import torch
+    import transformers
+
+    torch.manual_seed(0)
+    encoder = transformers.AutoModel.from_pretrained(path, attn_implementation="sdpa").train()
+    dense = torch.nn.Linear(encoder.config.hidden_size, encoder.config.hidden_size)
+    with torch.no_grad():
+        dense.weight.copy_(torch.tensor(np.asarray(mlp["kernel"]).T))
+        dense.bias.copy_(torch.tensor(np.asarray(mlp["bias"])))
+    parameters = [*encoder.parameters(), *dense.parameters()]
+    a = ADAMW
+    optimizer = torch.optim.AdamW(parameters, lr=a["learning_rate"], betas=(a["b1"], a["b2"]), eps=a["eps"],
+                                  weight_decay=a["weight_decay"])  # fmt: skip
+    rows, views, length = batch["input_ids"].shape
+    flat = {k: torch.as_tensor(batch[k].reshape(rows * views, length), dtype=torch.long)
+            for k in ("input_ids", "attention_mask", "token_type_ids")}  # fmt: skip
+    labels = torch.arange(rows)
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        cls = encoder(**flat).last_hidden_state[:, 0]
+        z = torch.tanh(dense(cls)).view(rows, views, -1)
+        similarity = torch.nn.functional.cosine_similarity(z[:, 0, None], z[None, :, 1], dim=-1) / 0.05
+        loss = torch.nn.functional.cross_entropy(similarity, labels)
+        loss.backward()
+        optimizer.step()
+        return float(loss.detach())
+
+    return Runner("PyTorch SimCSE (transformers, sdpa)", step, 0.0)
+
+
+def main(argv=None):
+    from plmjax.data.pretraining.default_corpora import DATA_ROOT
+    from plmjax.hf.bundled import minilm_path
+
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", default="", help="a sentence-transformers directory (default: all-MiniLM-L6-v2)")
+    p.add_argument("--data", default=DATA_ROOT)
+    p.add_argument("--sentences", type=int, default=3000, help="STS-B dev sentences encoded per round")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--steps", type=int, default=5, help="timed SimCSE steps per side")
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--length", type=int, default=32)
+    args = p.parse_args(argv)
+    import torch
+
+    threads = cpu_count()
+    torch.set_num_threads(threads)
+    unroll_threefry_on_cpu()
+    path = args.model or minilm_path()
+    sentences = stsb_sentences(args.data, args.sentences)
+    print(f"{path}; {threads} threads; jax {jax.__version__}, torch {torch.__version__}")
+
+    rates = time_encoding(path, sentences, args.rounds)
+    print(f"\nencoding {len(sentences):,} STS-B dev sentences, batch 64, median of {args.rounds} rounds "
+          f"(max |diff| of the embeddings {rates['max_diff']:.1e})")  # fmt: skip
+    for name in ("plmjax", "sentence-transformers"):
+        print(f"  {name:24s} {rates[name]:8.1f} sentences/s")
+    print(f"  plmjax / sentence-transformers: {rates['plmjax'] / rates['sentence-transformers']:.2f}x (target >= 1.3x)")
+
+    batch = simcse_batch(plmjax.load_tokenizer(path), sentences, args.batch, args.length)
+    ours, mlp = plmjax_simcse_runner(path, batch)
+    runners = [ours, torch_simcse_runner(path, batch, mlp)]
+    time_interleaved(runners, args.steps, warmup_rounds=2)
+    steps = {r.label: statistics.median(r.seconds) for r in runners}
+    print(f"\nSimCSE step, batch {args.batch} x 2 views x {args.length} tokens, median of {args.steps} steps")
+    for r in runners:
+        print(f"  {r.label:38s} {steps[r.label]:7.3f} s/step  loss {r.loss:.4f}")
+    ratio = steps[runners[1].label] / steps[runners[0].label]
+    print(f"  PyTorch step / plmjax step: {ratio:.2f}x (target >= 1.2x)")
+
+
+if __name__ == "__main__":
+    main()
