@@ -7,7 +7,6 @@ import numpy as np
 
 from plmjax.models.pooling import l2_normalize, mean_pool
 
-
 # Padded lengths: multiples of 16 up to 64, then coarser. Batches are cut from length-sorted sentences, so a
 # batch's longest sentence sets its shape; a handful of shapes reach the compiler.
 LENGTH_BUCKETS = (16, 32, 48, 64, 96, 128, 192, 256, 384, 512)
