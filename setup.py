@@ -29,6 +29,13 @@ setup(
     ],
     extras_require={
         # torch is pinned by .ci/run to the CPU build; it and peft are references for the parity tests.
-        "test": ["pytest>=8", "pytest-xdist>=3.5", "ruff>=0.6", "scikit-learn>=1.4", "peft>=0.15", "sentence-transformers>=5"],
+        "test": [
+            "pytest>=8",
+            "pytest-xdist>=3.5",
+            "ruff>=0.6",
+            "scikit-learn>=1.4",
+            "peft>=0.15",
+            "sentence-transformers>=5",
+        ],
     },
 )
