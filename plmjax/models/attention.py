@@ -1,5 +1,5 @@
-"""Multi-head attention for every family: self- or cross-attention, padding and causal masks, T5's bucketed
-relative position bias, and a preallocated key/value cache for incremental decoding.
+"""Multi-head attention for every family: self- or cross-attention, padding and causal masks, the bucketed
+relative position bias of T5 and MPNet, and a preallocated key/value cache for incremental decoding.
 
 The cache lives in the flax "cache" collection. A call with `cache_offset` (an int32 scalar, the slot where
 this chunk of queries starts) writes the chunk's keys and values at that slot of buffers as long as the
@@ -48,7 +48,8 @@ def causal_bias(
 
 
 def relative_position_buckets(relative_position, bidirectional: bool, num_buckets: int, max_distance: int):
-    """T5's bucket of each (key position - query position).
+    """T5's bucket of each (key position - query position); MPNet's relative_position_bucket is the same
+    arithmetic (bidirectional, 32 buckets, max distance 128; tests/hf/test_encoder_parity.py checks it).
 
     Half the buckets count small distances exactly, the other half grow logarithmically up to max_distance;
     bidirectional attention splits them further between keys before and after the query. The float32
@@ -74,7 +75,8 @@ def relative_position_buckets(relative_position, bidirectional: bool, num_bucket
 
 
 class RelativePositionBias(nn.Module):
-    """T5's learned per-head bias over bucketed relative positions; one table per stack, shared by its layers."""
+    """T5's and MPNet's learned per-head bias over bucketed relative positions; one table per stack, shared by
+    its layers."""
 
     config: TransformerConfig
     bidirectional: bool = True

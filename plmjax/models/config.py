@@ -8,12 +8,12 @@ import jax.numpy as jnp
 from plmjax.models.activations import activation
 from plmjax.models.hooks import PeftConfig
 
-ENCODER_FAMILIES = ("bert", "roberta", "albert", "electra", "distilbert")
+ENCODER_FAMILIES = ("bert", "roberta", "albert", "electra", "distilbert", "mpnet")
 DECODER_FAMILIES = ("gpt2",)
 SEQ2SEQ_FAMILIES = ("bart", "t5")
 FAMILIES = ENCODER_FAMILIES + DECODER_FAMILIES + SEQ2SEQ_FAMILIES
 NORM_TYPES = ("layernorm", "rmsnorm")
-POSITION_EMBEDDING_TYPES = ("absolute", "relative_buckets")
+POSITION_EMBEDDING_TYPES = ("absolute", "relative_buckets", "absolute+relative_buckets")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,7 +76,7 @@ class TransformerConfig:
 
     # --- Embeddings ---
     # "absolute": learned position embeddings; "relative_buckets": T5's bucketed relative attention bias,
-    # computed once per stack and shared by its layers.
+    # computed once per stack and shared by its layers; "absolute+relative_buckets": both (MPNet).
     position_embedding_type: str = "absolute"
     relative_attention_num_buckets: int = 32
     relative_attention_max_distance: int = 128
@@ -133,6 +133,16 @@ class TransformerConfig:
     @property
     def head_dim(self) -> int:
         return self.attention_head_dim or self.hidden_size // self.num_heads
+
+    @property
+    def has_absolute_positions(self) -> bool:
+        """Learned position embeddings added to the token embeddings."""
+        return self.position_embedding_type in ("absolute", "absolute+relative_buckets")
+
+    @property
+    def has_relative_bias(self) -> bool:
+        """A bucketed relative position bias on the attention scores, one table per stack."""
+        return self.position_embedding_type in ("relative_buckets", "absolute+relative_buckets")
 
     @property
     def is_encoder_decoder(self) -> bool:

@@ -1,4 +1,4 @@
-"""The encoder family (BERT, RoBERTa, ALBERT, ELECTRA, DistilBERT): one stack, one model, config fields
+"""The encoder family (BERT, RoBERTa, ALBERT, ELECTRA, DistilBERT, MPNet): one stack, one model, config fields
 for the differences, and a head chosen by name."""
 
 import flax.linen as nn
@@ -27,6 +27,7 @@ HEADS_BY_FAMILY = {
     "roberta": _COMMON_HEADS,
     "electra": _COMMON_HEADS + ("rtd",),
     "distilbert": _COMMON_HEADS,
+    "mpnet": _COMMON_HEADS,
 }
 # The sentence-relation task each family pretrains with (the MLM objective with a sentence task checks it).
 NATIVE_SENTENCE_TASK = {"bert": "nsp", "albert": "sop"}

@@ -121,7 +121,7 @@ class Embeddings(nn.Module):
         c = self.config
         if self.shared_word_embeddings is None:
             self.word_embeddings = embed(c, c.vocab_size, c.embed_size, ("vocab", "embed_in"), "word_embeddings")
-        if c.position_embedding_type == "absolute":
+        if c.has_absolute_positions:
             self.position_embeddings = embed(
                 c,
                 c.max_position_embeddings + c.position_id_offset,
@@ -160,7 +160,7 @@ class Embeddings(nn.Module):
         x = c.peft.word_vectors(c, lookup, input_ids, extras)
         soft = x.shape[1] - input_ids.shape[1]  # tokens the methods put in front of the input
         offset = c.peft.position_offset
-        if c.position_embedding_type == "absolute":
+        if c.has_absolute_positions:
             if position_ids is None:
                 if c.positions_from_padding:
                     position_ids = padding_position_ids(input_ids, c.pad_token_id, soft, offset)

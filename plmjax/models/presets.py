@@ -36,6 +36,28 @@ _DISTILBERT = dict(
     classifier_input_dropout=False,
     classifier_dropout=0.2,
 )
+# What makes a Transformer MPNet's, whatever its size (plmjax.hf.families.mpnet reads it too): RoBERTa's
+# embeddings without token types (transformers hard-codes its padding index at 1) plus one bucketed relative
+# position bias shared by every layer (transformers hard-codes T5's bidirectional 32 buckets up to distance 128).
+MPNET_ARCHITECTURE = dict(
+    family="mpnet",
+    type_vocab_size=0,
+    pad_token_id=1,
+    positions_from_padding=True,
+    position_embedding_type="absolute+relative_buckets",
+    relative_attention_num_buckets=32,
+    relative_attention_max_distance=128,
+    mlm_head_act="gelu",
+    classifier_activation="tanh",
+)
+_MPNET = dict(
+    MPNET_ARCHITECTURE,
+    vocab_size=30527,
+    max_position_embeddings=514,
+    layer_norm_eps=1e-5,
+    bos_token_id=0,
+    eos_token_id=2,
+)
 _GPT2 = dict(
     family="gpt2",
     vocab_size=50257,
@@ -112,6 +134,7 @@ PRESETS = {
     "electra-base-discriminator": dict(_ELECTRA),
     "electra-base-generator": dict(_ELECTRA, hidden_size=256, num_heads=4, intermediate_size=1024),
     "distilbert-base": dict(_DISTILBERT),
+    "mpnet-base": dict(_MPNET),
     "gpt2": dict(_GPT2),
     "gpt2-medium": dict(_GPT2, hidden_size=1024, num_layers=24, num_heads=16, intermediate_size=4096),
     "bart-base": dict(_BART, hidden_size=768, num_layers=6, num_heads=12, intermediate_size=3072),

@@ -64,8 +64,8 @@ class TransformerStack(nn.Module):
     Encoder stacks (decoder=False) apply num_layers layers over hidden_groups * inner_group_num distinct ones:
     with one group per layer (the default) every layer has its own weights; ALBERT's single group reuses the
     same weights at every depth. Decoder stacks (decoder=True) have decoder_layers layers and cross-attention
-    when the family is an encoder-decoder; their callers pass a causal bias. T5 stacks own the relative
-    position bias table (shared by their layers); pre-norm stacks end with "final_norm".
+    when the family is an encoder-decoder; their callers pass a causal bias. T5 and MPNet stacks own the
+    relative position bias table (shared by their layers); pre-norm stacks end with "final_norm".
     """
 
     config: TransformerConfig
@@ -76,7 +76,7 @@ class TransformerStack(nn.Module):
         layer = nn.remat(TransformerLayer, static_argnums=(3,)) if c.remat else TransformerLayer
         cross = self.decoder and c.is_encoder_decoder
         self.layers = [layer(c, cross_attention=cross) for _ in range(self.num_groups * self.inner_group_num)]
-        if c.position_embedding_type == "relative_buckets":
+        if c.has_relative_bias:
             self.relative_position_bias = RelativePositionBias(c, bidirectional=not self.decoder)
         if c.pre_norm:
             self.final_norm = layer_norm(c, "final_norm")
@@ -99,7 +99,7 @@ class TransformerStack(nn.Module):
     def __call__(self, x, bias, deterministic=True, encoder_hidden=None, cross_bias=None, cache_offset=None):
         """bias: additive self-attention bias [batch, 1, queries, keys] or None; with cache_offset its key axis
         spans the whole cache. Returns (output, hidden states per layer application, attention probabilities)."""
-        if self.config.position_embedding_type == "relative_buckets":
+        if self.config.has_relative_bias:
             queries = x.shape[1]
             keys = queries if bias is None else bias.shape[-1]
             start = 0 if cache_offset is None else cache_offset

@@ -127,3 +127,15 @@ def test_untied_mlm_decoder_round_trips(tmp_path):
     plmjax.save_pretrained(model, params, str(tmp_path / "export"))
     _, info = hf_class("bert", "mlm").from_pretrained(str(tmp_path / "export"), output_loading_info=True)
     assert not any(info.values()), info
+
+
+def test_mpnet_relative_position_buckets_are_t5s():
+    # MPNet reuses plmjax's T5 bucketing; transformers' MPNet has its own copy of the arithmetic.
+    from transformers.models.mpnet.modeling_mpnet import MPNetEncoder
+
+    from plmjax.models.attention import relative_position_buckets
+
+    relative = np.arange(-2000, 2001)
+    theirs = MPNetEncoder.relative_position_bucket(torch.tensor(relative)).numpy()
+    ours = relative_position_buckets(jax.numpy.asarray(relative, jax.numpy.int32), True, 32, 128)
+    np.testing.assert_array_equal(np.asarray(ours), theirs)

@@ -124,3 +124,45 @@ def test_export_of_a_head_without_transformers_class_is_an_error(pretraining_dir
     model, params = plmjax.from_pretrained(str(pretraining_dir), head="sop")
     with pytest.raises(ValueError, match=r"head 'sop' of bert has no transformers class"):
         plmjax.save_pretrained(model, params, str(tmp_path / "out"))
+
+
+@pytest.fixture(scope="module")
+def mpnet_mlm_dir(tmp_path_factory):
+    """A tiny MPNet with its MLM head, saved by transformers."""
+    path = tmp_path_factory.mktemp("mpnet_mlm")
+    make_hf_model("mpnet", "mlm").save_pretrained(path)
+    return path
+
+
+def test_mpnet_position_ids_buffer_is_known_not_unused(mpnet_mlm_dir, tmp_path):
+    # Older saves (all-mpnet-base-v2 among them) wrote the int64 position index into the file.
+    position_ids = {"mpnet.embeddings.position_ids": torch.arange(66)[None]}
+    path = edited_copy(mpnet_mlm_dir, tmp_path / "x", lambda s: s.update(position_ids))
+    _, params = plmjax.from_pretrained(path, head="mlm")
+    assert "relative_position_bias" in params["encoder"]
+
+
+def test_mpnet_token_type_embeddings_are_unknown(mpnet_mlm_dir, tmp_path):
+    extra = {"mpnet.embeddings.token_type_embeddings.weight": torch.ones(2, 32)}
+    path = edited_copy(mpnet_mlm_dir, tmp_path / "x", lambda s: s.update(extra))
+    expected = r"unknown to the mpnet map:\s+mpnet.embeddings.token_type_embeddings.weight"
+    with pytest.raises(CheckpointMismatchError, match=expected):
+        plmjax.from_pretrained(path, head="mlm")
+
+
+def test_mpnet_missing_relative_bias_is_listed(mpnet_mlm_dir, tmp_path):
+    path = edited_copy(mpnet_mlm_dir, tmp_path / "x", lambda s: s.pop("mpnet.encoder.relative_attention_bias.weight"))
+    with pytest.raises(
+        CheckpointMismatchError, match=r"1 backbone tensors .* missing:\s+encoder.relative_attention_bias"
+    ):
+        plmjax.from_pretrained(path, head="mlm")
+
+
+@pytest.mark.parametrize(("key", "value"), [("pad_token_id", 0), ("relative_attention_num_buckets", 64)])
+def test_mpnet_config_transformers_would_not_follow_is_refused(mpnet_mlm_dir, tmp_path, key, value):
+    # transformers' MPNet hard-codes its padding index and bucket count whatever config.json says.
+    path = edited_copy(mpnet_mlm_dir, tmp_path / "x", lambda s: None)
+    config = json.loads((tmp_path / "x" / "config.json").read_text()) | {key: value}
+    (tmp_path / "x" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=f"{key}={value} is not supported: transformers' MPNet hard-codes"):
+        plmjax.from_pretrained(path, head="mlm")

@@ -23,8 +23,16 @@ CONFIGS = {
     "distilbert": lambda: transformers.DistilBertConfig(
         vocab_size=99, dim=32, n_layers=2, n_heads=4, hidden_dim=37, max_position_embeddings=64
     ),
+    "mpnet": lambda: transformers.MPNetConfig(**TINY, max_position_embeddings=66),
 }
-PREFIX = {"bert": "Bert", "roberta": "Roberta", "albert": "Albert", "electra": "Electra", "distilbert": "DistilBert"}
+PREFIX = {
+    "bert": "Bert",
+    "roberta": "Roberta",
+    "albert": "Albert",
+    "electra": "Electra",
+    "distilbert": "DistilBert",
+    "mpnet": "MPNet",
+}
 HEAD_CLASS = {
     None: "Model",
     "mlm": "ForMaskedLM",
@@ -42,6 +50,7 @@ HEADS = {
     "albert": [None, "mlm", "pretraining", "classification", "token_classification", "span"],
     "electra": [None, "mlm", "rtd", "classification", "token_classification", "span"],
     "distilbert": [None, "mlm", "classification", "token_classification", "span"],
+    "mpnet": [None, "mlm", "classification", "regression", "token_classification", "span"],
 }
 NUM_LABELS = {"classification": 3, "regression": 1, "token_classification": 5}
 
@@ -73,13 +82,13 @@ def padded_batch(family: str, seed: int = 0):
     import numpy as np
 
     rng = np.random.default_rng(seed)
-    pad = 1 if family == "roberta" else 0
+    pad = 1 if family in ("roberta", "mpnet") else 0
     ids = rng.integers(3, 99, size=(2, 11))
     mask = np.ones((2, 11), np.int64)
     mask[1, 7:] = 0
     ids[1, 7:] = pad
     inputs = {"input_ids": ids, "attention_mask": mask}
-    if family not in ("distilbert",):
+    if family not in ("distilbert", "mpnet"):  # no token type embeddings
         inputs["token_type_ids"] = np.where(np.arange(11) < 5, 0, 1)[None, :].repeat(2, 0) * (
             2 if family == "bert" else 1
         )

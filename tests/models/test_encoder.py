@@ -104,6 +104,7 @@ def test_published_parameter_counts():
         "albert-base-v2": 11_683_584,
         "distilbert-base": 66_362_880,
         "electra-small-discriminator": 13_483_008,
+        "mpnet-base": 109_486_464,
     }
     for name, count in expected.items():
         params = abstract_params(EncoderModel(preset(name)))

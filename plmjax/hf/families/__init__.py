@@ -1,10 +1,20 @@
 """One explicit HF name map per family, looked up by config.json's model_type."""
 
-from plmjax.hf.families import albert, bart, bert, distilbert, electra, gpt2, roberta, t5
+from plmjax.hf.families import albert, bart, bert, distilbert, electra, gpt2, mpnet, roberta, t5
 
 SPECS = {
     spec.model_type: spec
-    for spec in (bert.SPEC, roberta.SPEC, albert.SPEC, electra.SPEC, distilbert.SPEC, gpt2.SPEC, bart.SPEC, t5.SPEC)
+    for spec in (
+        bert.SPEC,
+        roberta.SPEC,
+        albert.SPEC,
+        electra.SPEC,
+        distilbert.SPEC,
+        mpnet.SPEC,
+        gpt2.SPEC,
+        bart.SPEC,
+        t5.SPEC,
+    )
 }
 
 
