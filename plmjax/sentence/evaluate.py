@@ -44,6 +44,7 @@ def main(argv=None) -> dict:
     from plmjax.data.pretraining.default_corpora import DATA_ROOT
     from plmjax.hf.bundled import minilm_path
     from plmjax.models.sentence_encoder import POOLINGS, encode_sentences
+    from plmjax.sentence.prompt_embedding import encode_with_template
 
     p = argparse.ArgumentParser(prog="python -m plmjax.sentence.evaluate", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="", help="an HF encoder directory (default: all-MiniLM-L6-v2)")
@@ -56,6 +57,13 @@ def main(argv=None) -> dict:
         choices=POOLINGS,
         help="mean, cls (the pooler: SimCSE's MLP) or cls_before_pooler (unsupervised SimCSE's test-time [CLS])",
     )
+    p.add_argument(
+        "--template",
+        default="",
+        help="PromptBERT: embed each sentence at this template's [MASK], e.g. "
+        "'This sentence : \"[X]\" means [MASK] .' (denoised; --no-denoise keeps the raw state)",
+    )
+    p.add_argument("--no-denoise", action="store_true")
     p.add_argument("--embeddings", default="", help="an .npz cache of texts and their embeddings (read if present)")
     p.add_argument("--transfer", action="store_true", help="also SentEval's transfer tasks (plmjax.sentence.transfer)")
     args = p.parse_args(argv)
@@ -77,7 +85,10 @@ def main(argv=None) -> dict:
         if missing:
             if model is None:
                 model = (*plmjax.from_pretrained(path), plmjax.load_tokenizer(path))
-            vectors = encode_sentences(model[0], model[1], model[2], missing, pooling=args.pooling)
+            if args.template:
+                vectors = encode_with_template(*model, missing, args.template, denoise=not args.no_denoise)
+            else:
+                vectors = encode_sentences(model[0], model[1], model[2], missing, pooling=args.pooling)
             cache.update(zip(missing, vectors, strict=True))
             if args.embeddings:
                 np.savez(args.embeddings, texts=np.asarray(list(cache)), vectors=np.stack(list(cache.values())))

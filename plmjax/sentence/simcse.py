@@ -4,7 +4,8 @@ cl_forward.
 A batch holds each sentence twice (unsupervised: the same text, two dropout masks) or as (anchor, entailment,
 contradiction) triplets (supervised): input_ids [batch, views, length]. All views run through the encoder in
 one call; the [CLS] state goes through an MLP pooler (a new dense layer + tanh) in training ("cls" pooling;
-"mean" pools the tokens and "cls_before_pooler" skips the MLP). Logits are cosine similarities over the
+"mean" pools the tokens and "cls_before_pooler" skips the MLP; "mask" reads PromptBERT's template [MASK], denoised,
+plmjax.sentence.prompt_embedding). Logits are cosine similarities over the
 temperature (0.05): row i of the anchors against every second view (its own is the positive, the others the
 in-batch negatives) and, with triplets, every hard negative too, its own one with hard_negative_weight added
 (SimCSE adds it to the logit). The loss is the cross-entropy with target i.
@@ -25,9 +26,10 @@ import jax.numpy as jnp
 
 from plmjax.models import init_params
 from plmjax.objectives.base import Objective, dropout_rngs, row_weights
+from plmjax.sentence.prompt_embedding import TEMPLATE_KEYS, mask_embedding
 
 MLP = "simcse_mlp"  # the params key of the MLP pooler, beside the encoder's
-POOLERS = ("cls", "cls_before_pooler", "mean")
+POOLERS = ("cls", "cls_before_pooler", "mean", "mask")  # mask: PromptBERT's template embedding
 NEG_INF = -1e9
 
 
@@ -96,31 +98,39 @@ class SimCSE(Objective):
             encoder["pooler"] = {"dense": dict(params[MLP])}
         return encoder
 
-    def embed(self, params, input_ids, attention_mask, token_type_ids=None, rng=None, deterministic=True,
-              mlp: bool = True):  # fmt: skip
-        """[rows, hidden] pooled embeddings of [rows, length] inputs (the MLP pooler only with "cls" and mlp)."""
+    def embed(self, params, inputs: dict, rng=None, deterministic=True, mlp: bool = True):
+        """[rows, hidden] pooled embeddings of inputs {input_ids, attention_mask, ...: [rows, length]} (the MLP
+        only with "cls" or "mask" and mlp). "mask" is PromptBERT's (plmjax.sentence.prompt_embedding): the
+        inputs carry the template's mask positions, and the template alone for its denoising."""
         encoder = {k: v for k, v in params.items() if k != MLP}
-        out = self.model.apply({"params": encoder}, input_ids, attention_mask=attention_mask,
-                               token_type_ids=token_type_ids, deterministic=deterministic,
-                               rngs=dropout_rngs(rng, deterministic))  # fmt: skip
-        hidden = out.last_hidden_state
-        if self.pooler == "mean":
-            mask = attention_mask[..., None].astype(hidden.dtype)
-            return jnp.sum(hidden * mask, axis=1) / jnp.maximum(jnp.sum(mask, axis=1), 1.0)
-        pooled = hidden[:, 0]
-        if self.pooler == "cls" and mlp:
+        rngs = dropout_rngs(rng, deterministic)
+        if self.pooler == "mask":
+            pooled = mask_embedding(self.model, encoder, inputs, rngs, deterministic)
+        else:
+            attention_mask = inputs["attention_mask"]
+            out = self.model.apply({"params": encoder}, inputs["input_ids"], attention_mask=attention_mask,
+                                   token_type_ids=inputs.get("token_type_ids"), deterministic=deterministic,
+                                   rngs=rngs)  # fmt: skip
+            hidden = out.last_hidden_state
+            if self.pooler == "mean":
+                mask = attention_mask[..., None].astype(hidden.dtype)
+                return jnp.sum(hidden * mask, axis=1) / jnp.maximum(jnp.sum(mask, axis=1), 1.0)
+            pooled = hidden[:, 0]
+        if self.pooler in ("cls", "mask") and mlp:
             pooled = jnp.tanh(pooled @ params[MLP]["kernel"] + params[MLP]["bias"])
         return pooled
 
+    @staticmethod
+    def flat_views(batch) -> dict:
+        """The batch's per-view arrays ([rows, views, ...]) as [rows * views, ...]."""
+        keys = ("input_ids", "attention_mask", "token_type_ids", *TEMPLATE_KEYS)
+        return {k: batch[k].reshape(-1, *batch[k].shape[2:]) for k in keys if k in batch}
+
     def loss_and_metrics(self, params, batch, rng=None, deterministic=True):
-        rows, views, length = batch["input_ids"].shape
+        rows, views, _ = batch["input_ids"].shape
         if views not in (2, 3):
             raise ValueError(f"SimCSE batches hold 2 views (unsupervised) or 3 (supervised triplets), not {views}")
-        flat = {k: batch[k].reshape(rows * views, length) for k in ("input_ids", "attention_mask", "token_type_ids")
-                if k in batch}  # fmt: skip
-        z = self.embed(params, flat["input_ids"], flat["attention_mask"], flat.get("token_type_ids"), rng,
-                       deterministic)  # fmt: skip
-        z = z.reshape(rows, views, -1)
+        z = self.embed(params, self.flat_views(batch), rng, deterministic).reshape(rows, views, -1)
         weights = row_weights(batch)
         logits = simcse_logits(z[:, 0], z[:, 1], z[:, 2] if views == 3 else None, self.temperature,
                                self.hard_negative_weight, column_mask=weights)  # fmt: skip
@@ -134,13 +144,10 @@ class SimCSE(Objective):
     def evaluation(self, params, batch, rng=None):
         """Sentence pairs (input_ids [rows, 2, length], labels = gold similarity): each row's prediction is the
         cosine of its two test-time embeddings. No loss: the pairs are not a contrastive batch."""
-        rows, views, length = batch["input_ids"].shape
+        rows, views, _ = batch["input_ids"].shape
         if views != 2:
             raise ValueError(f"SimCSE evaluates sentence pairs (2 views per row), not {views}")
-        flat = {k: batch[k].reshape(rows * 2, length) for k in ("input_ids", "attention_mask", "token_type_ids")
-                if k in batch}  # fmt: skip
-        z = self.embed(params, flat["input_ids"], flat["attention_mask"], flat.get("token_type_ids"),
-                       mlp=self.mlp_at_test).reshape(rows, 2, -1)  # fmt: skip
+        z = self.embed(params, self.flat_views(batch), mlp=self.mlp_at_test).reshape(rows, 2, -1)
         z = z / jnp.linalg.norm(z, axis=-1, keepdims=True)
         zero = jnp.zeros((), jnp.float32)
         predictions = jnp.sum(z[:, 0] * z[:, 1], axis=-1)

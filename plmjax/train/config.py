@@ -127,6 +127,12 @@ def default_config() -> ml_collections.ConfigDict:
             mlp_at_test=False,  # SimCSE: False unsupervised (--mlp_only_train), True supervised
             augmentation="",  # unsupervised: "", shuffle or cutoff on the second view (plmjax.sentence.augment)
             cutoff_rate=0.1,
+            # PromptBERT (pooler "mask", plmjax.sentence.prompt_embedding): each sentence inside a template with
+            # [X] and [MASK], e.g. 'This sentence : "[X]" means [MASK] .'; template2: the second view's
+            # ("": the same); denoise: subtract the template's own [MASK] state.
+            template="",
+            template2="",
+            denoise=True,
         )
     )
     c.objective.prompt = ml_collections.ConfigDict(
