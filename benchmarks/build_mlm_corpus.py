@@ -104,14 +104,10 @@ def without_test_sentences(documents, test_keys):
     return kept_documents, kept, removed
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-root", default=DEFAULT_DATA_ROOT, help="the shared data folder (SOURCES.md)")
-    parser.add_argument("--out-dir", default="/tmp/plmjax_mlm_corpus", help="where train.txt and held_out.txt go")
-    parser.add_argument("--held-out-fraction", type=float, default=0.05)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    root = os.path.abspath(args.data_root)
+def shared_sources(data_root: str) -> tuple[str, dict]:
+    """(the absolute data root, {source name: () -> its documents}) of the shared data's real text; exits with
+    a clear message when the root is missing."""
+    root = os.path.abspath(data_root)
     if not os.path.isdir(root):
         sys.exit(f"error: the data root {root} does not exist (pass --data-root=DIR, the shared data folder)")
     sources = {
@@ -120,6 +116,17 @@ def main():
     }
     for name, files in SENTEVAL.items():
         sources[f"senteval/{name}"] = lambda n=name, f=files: senteval_documents(os.path.join(root, "senteval", n), f)
+    return root, sources
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-root", default=DEFAULT_DATA_ROOT, help="the shared data folder (SOURCES.md)")
+    parser.add_argument("--out-dir", default="/tmp/plmjax_mlm_corpus", help="where train.txt and held_out.txt go")
+    parser.add_argument("--held-out-fraction", type=float, default=0.05)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    root, sources = shared_sources(args.data_root)
     for source in ["wikitext2/valid.txt", "tinyshakespeare/input.txt"] + [f"senteval/{n}" for n in SENTEVAL]:
         path = os.path.join(root, source)
         if not os.path.exists(path):

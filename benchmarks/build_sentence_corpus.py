@@ -17,9 +17,9 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from build_mlm_corpus import DEFAULT_DATA_ROOT, senteval_documents, shakespeare_documents, wikitext_documents  # noqa: E402
+from build_mlm_corpus import DEFAULT_DATA_ROOT, shared_sources  # noqa: E402
 
-from plmjax.data.senteval import SENTEVAL, sentence_key  # noqa: E402
+from plmjax.data.senteval import sentence_key  # noqa: E402
 from plmjax.sentence import corpora  # noqa: E402
 from plmjax.sentence.evaluate import load_tasks  # noqa: E402
 
@@ -37,15 +37,7 @@ def main():
     parser.add_argument("--out-dir", default="/tmp/plmjax_sentence_corpus")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    root = os.path.abspath(args.data_root)
-    if not os.path.isdir(root):
-        sys.exit(f"error: the data root {root} does not exist (pass --data-root=DIR, the shared data folder)")
-    sources = {
-        "wikitext2/valid.txt": lambda: wikitext_documents(os.path.join(root, "wikitext2", "valid.txt")),
-        "tinyshakespeare/input.txt": lambda: shakespeare_documents(os.path.join(root, "tinyshakespeare", "input.txt")),
-    }
-    for name, files in SENTEVAL.items():
-        sources[f"senteval/{name}"] = lambda n=name, f=files: senteval_documents(os.path.join(root, "senteval", n), f)
+    root, sources = shared_sources(args.data_root)
     excluded = sts_keys(root)
     seen, sentences = set(), []
     print(f"{'source':28s} {'sentences':>10s} {'kept':>8s}")
