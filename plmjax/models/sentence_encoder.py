@@ -36,9 +36,14 @@ def encode_sentences(
     model, params, tokenizer, sentences, batch_size: int = 64, max_length: int = 256, pooling: str = "mean"
 ) -> np.ndarray:
     """[len(sentences), hidden] L2-normalised embeddings, mean-pooled by default (sentence-transformers' recipe;
-    POOLINGS names the others)."""
+    POOLINGS names the others); sentences are cut at max_length tokens, or where the model's positions end."""
     if pooling not in POOLINGS:
         raise ValueError(f"pooling={pooling!r}; choose one of {POOLINGS}")
+    c = model.config
+    if c.has_absolute_positions:
+        # Past the position table a lookup reads NaN (jnp.take's fill): cut where the model's positions end.
+        first = c.pad_token_id + 1 if c.positions_from_padding else 0
+        max_length = min(max_length, c.max_position_embeddings - first)
     sentences = list(sentences)
     if not sentences:
         return np.zeros((0, model.config.hidden_size), np.float32)

@@ -44,3 +44,20 @@ def test_a_tiny_berts_pooled_embeddings_equal_sentence_transformers(tmp_path, po
     model, params = plmjax.from_pretrained(str(tmp_path))
     ours = encode_sentences(model, params, plmjax.load_tokenizer(str(tmp_path)), texts, max_length=64, pooling=pooling)
     np.testing.assert_allclose(ours, reference.encode(texts), atol=1e-5)
+
+
+def test_a_sentence_longer_than_the_position_table_is_cut_where_it_ends(tmp_path):
+    """Past the table a position lookup reads NaN: a 16-position model embeds a 40-word sentence as its first
+    16 tokens, as sentence-transformers (max_seq_length 16) does."""
+    from sentence_transformers import SentenceTransformer, models
+
+    make_hf_model("bert", None, max_position_embeddings=16).save_pretrained(tmp_path)
+    wordpiece_tokenizer().save_pretrained(tmp_path)
+    texts = ["it was great " * 13, "bad"]
+    model, params = plmjax.from_pretrained(str(tmp_path))
+    ours = encode_sentences(model, params, plmjax.load_tokenizer(str(tmp_path)), texts)
+    transformer = models.Transformer(str(tmp_path), max_seq_length=16)
+    pooling_module = models.Pooling(transformer.get_embedding_dimension(), pooling_mode="mean")
+    reference = SentenceTransformer(modules=[transformer, pooling_module, models.Normalize()], device="cpu")
+    assert np.isfinite(ours).all()
+    np.testing.assert_allclose(ours, reference.encode(texts), atol=1e-5)
