@@ -128,13 +128,16 @@ def pad_views(rows: list[list[dict]], pad_id: int) -> dict:
     return out
 
 
+# Compiled once per model (a static, hashable module) and input shape, not once per call.
+_jitted_mask_embedding = jax.jit(mask_embedding, static_argnums=0)
+
+
 def encode_with_template(model, params, tokenizer, sentences, template: str, denoise: bool = True,
                          batch_size: int = 64, max_length: int = 128) -> np.ndarray:  # fmt: skip
     """[len(sentences), dim] L2-normalised PromptBERT embeddings."""
     parsed = SentenceTemplate.parse(template, tokenizer)
     ids = tokenizer(list(sentences), add_special_tokens=False)["input_ids"]
     rows = [[template_features(parsed, sentence, max_length, denoise)] for sentence in ids]
-    embed = jax.jit(lambda p, inputs: mask_embedding(model, p, inputs))
     outputs = []
     for start in range(0, len(rows), batch_size):
         chunk = rows[start : start + batch_size]
@@ -147,6 +150,6 @@ def encode_with_template(model, params, tokenizer, sentences, template: str, den
         for r, row in enumerate(chunk):
             inputs["input_ids"][r, : len(row[0]["ids"])] = row[0]["ids"]
             inputs["attention_mask"][r, : len(row[0]["ids"])] = 1
-        outputs.append(embed(params, inputs))
+        outputs.append(_jitted_mask_embedding(model, params, inputs))
     vectors = np.concatenate([np.asarray(o) for o in jax.device_get(outputs)])[: len(rows)]
     return vectors / np.linalg.norm(vectors, axis=-1, keepdims=True)
