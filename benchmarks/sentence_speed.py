@@ -8,7 +8,7 @@
    SimCSE's MLP and cl_forward arithmetic, torch.optim.AdamW). Interleaved steps; the median.
 
     python benchmarks/sentence_speed.py                       # all-MiniLM-L6-v2 (the bundled weights)
-    python benchmarks/sentence_speed.py --model=DIR           # another sentence-transformers directory
+    python benchmarks/sentence_speed.py --model=all-mpnet-base-v2   # the other bundled encoder, or a directory
     python benchmarks/sentence_speed.py --rounds=1 --steps=2 --sentences=256   # smoke run
 
 Results and the command that made them: docs/sentence.md.
@@ -25,13 +25,14 @@ import numpy as np
 import optax
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bert_train_step import ADAMW, Runner, cpu_count, time_interleaved  # noqa: E402
+from bert_train_step import ADAMW, Runner, cpu_count, prepare_process, time_interleaved  # noqa: E402
 
 import plmjax  # noqa: E402
 from plmjax.models.sentence_encoder import encode_sentences  # noqa: E402
 from plmjax.sentence import sts  # noqa: E402
 from plmjax.sentence.simcse import MLP, SimCSE  # noqa: E402
 from plmjax.train.cpu_threefry import unroll_threefry_on_cpu  # noqa: E402
+from plmjax.train.distributed import split_cpu  # noqa: E402
 
 
 def stsb_sentences(data_root: str, limit: int) -> list[str]:
@@ -71,22 +72,30 @@ def simcse_batch(tokenizer, sentences: list[str], batch: int, length: int) -> di
 
 
 def plmjax_simcse_runner(path: str, batch: dict) -> Runner:
+    """The jitted step over every JAX device: the batch's rows split along a data axis, the parameters
+    replicated, the negatives from the global batch (the trainer's layout on a host of mesh.cpu_devices)."""
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
     model, params = plmjax.from_pretrained(path)
     objective = SimCSE(model)
     params = objective.add_mlp_params(params, jax.random.key(0))
     optimizer = optax.adamw(**ADAMW)
+    mesh = Mesh(np.asarray(jax.devices()), ("data",))
+    rows, replicated = NamedSharding(mesh, PartitionSpec("data")), NamedSharding(mesh, PartitionSpec())
+    batch = jax.device_put(batch, rows)
+    params = jax.device_put(params, replicated)
 
-    def train_step(params, opt_state, rng):
+    def train_step(params, opt_state, batch, rng):
         loss, grads = jax.value_and_grad(objective.loss)(params, batch, rng, False)
         updates, opt_state = optimizer.update(grads, opt_state, params)
         return optax.apply_updates(params, updates), opt_state, loss
 
     compiled = jax.jit(train_step, donate_argnums=(0, 1))
-    state, rng = [params, optimizer.init(params)], [jax.random.key(1)]
+    state, rng = [params, jax.device_put(optimizer.init(params), replicated)], [jax.random.key(1)]
 
     def step():
         rng[0], key = jax.random.split(rng[0])
-        state[0], state[1], loss = compiled(state[0], state[1], key)
+        state[0], state[1], loss = compiled(state[0], state[1], batch, key)
         jax.block_until_ready(loss)
         return float(loss)
 
@@ -129,25 +138,34 @@ def torch_simcse_runner(path: str, batch: dict, mlp) -> Runner:
 
 def main(argv=None):
     from plmjax.data.pretraining.default_corpora import DATA_ROOT
-    from plmjax.hf.bundled import minilm_path
+    from plmjax.hf.bundled import resolve_model
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", default="", help="a sentence-transformers directory (default: all-MiniLM-L6-v2)")
+    p.add_argument("--model", default="all-MiniLM-L6-v2", help="a sentence-transformers directory, or "
+                   "all-MiniLM-L6-v2 or all-mpnet-base-v2 (the bundled weights)")  # fmt: skip
     p.add_argument("--data", default=DATA_ROOT)
     p.add_argument("--sentences", type=int, default=3000, help="STS-B dev sentences encoded per round")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--steps", type=int, default=5, help="timed SimCSE steps per side")
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--length", type=int, default=32)
+    p.add_argument(
+        "--cpu-devices",
+        type=int,
+        default=cpu_count(),
+        help="JAX CPU devices the SimCSE step is data parallel over (mesh.cpu_devices; 1: one device)",
+    )
+    p.add_argument("--malloc-defaults", action="store_true", help="glibc malloc's defaults for both sides")
     args = p.parse_args(argv)
+    split_cpu(args.cpu_devices)
+    threads = prepare_process(args)
+    unroll_threefry_on_cpu()
+    path = resolve_model(args.model)
+    sentences = stsb_sentences(args.data, args.sentences)
     import torch
 
-    threads = cpu_count()
-    torch.set_num_threads(threads)
-    unroll_threefry_on_cpu()
-    path = args.model or minilm_path()
-    sentences = stsb_sentences(args.data, args.sentences)
-    print(f"{path}; {threads} threads; jax {jax.__version__}, torch {torch.__version__}")
+    print(f"{path}; {threads} threads, {jax.device_count()} JAX devices; jax {jax.__version__}, "
+          f"torch {torch.__version__}")  # fmt: skip
 
     rates = time_encoding(path, sentences, args.rounds)
     print(f"\nencoding {len(sentences):,} STS-B dev sentences, batch 64, median of {args.rounds} rounds "

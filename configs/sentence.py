@@ -10,8 +10,8 @@ python -m plmjax.sentence.evaluate --model=/tmp/simcse_unsup/hf --pooling=cls_be
 Arguments (after the colon, comma-separated):
   mode      unsup (a .txt of sentences, each seen twice with two dropout masks; [CLS] + MLP in training, [CLS]
             alone at test) or sup (a .csv of sent0,sent1,hard_neg NLI triplets; the MLP at test too)
-  model     an HF encoder directory, "all-MiniLM-L6-v2" (the bundled weights) or a preset (random init; then
-            give tokenizer)
+  model     an HF encoder directory, "all-MiniLM-L6-v2" or "all-mpnet-base-v2" (the bundled weights) or a
+            preset (random init; then give tokenizer)
   corpus    the training file (default: what benchmarks/build_sentence_corpus.py writes for the mode)
   tokenizer a tokenizer directory (default: the model's)
   augment   unsup: "", shuffle or cutoff on the second view (ConSERT's, plmjax.sentence.augment)
@@ -24,6 +24,7 @@ batch of 512 does not fit a 2-core CPU's time: 64 here.
 """
 
 from plmjax.data.pretraining.default_corpora import DATA_ROOT
+from plmjax.hf.bundled import resolve_model
 from plmjax.train.config import default_config, parse_config_arg
 
 CORPUS = {"unsup": "/tmp/plmjax_sentence_corpus/unsup.txt", "sup": "/tmp/plmjax_sentence_corpus/snli_triplets.csv"}
@@ -35,12 +36,7 @@ def get_config(arg=None):
         raise ValueError(f"mode={arg.mode!r}; choose one of {sorted(CORPUS)}")
     supervised = arg.mode == "sup"
     config = default_config()
-    if arg.model == "all-MiniLM-L6-v2":
-        from plmjax.hf.bundled import minilm_path
-
-        config.model.name_or_path = minilm_path()
-    else:
-        config.model.name_or_path = arg.model
+    config.model.name_or_path = resolve_model(arg.model)
     config.objective.name = "simcse"
     config.objective.simcse.mlp_at_test = supervised
     config.objective.simcse.augmentation = arg.augment

@@ -94,3 +94,13 @@ def _sha256(path: str) -> str:
         for block in iter(lambda: f.read(16 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+# The bundled encoders by the names their model cards give them: where a path to an HF directory is asked for
+# (configs, `plmjax.sentence.evaluate --model`, benchmarks), these names stand for the installed weights.
+BUNDLED = {"all-MiniLM-L6-v2": minilm_path, "all-mpnet-base-v2": mpnet_path}
+
+
+def resolve_model(name_or_path: str) -> str:
+    """A bundled model's directory by its name (BUNDLED), or name_or_path itself."""
+    return BUNDLED[name_or_path]() if name_or_path in BUNDLED else name_or_path

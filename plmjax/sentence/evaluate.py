@@ -3,6 +3,7 @@ shipped, whitened or flow-calibrated, with the anisotropy of its embeddings, and
 table (a logistic-regression probe on the frozen embeddings, plmjax.sentence.transfer).
 
     python -m plmjax.sentence.evaluate                          # all-MiniLM-L6-v2 (the bundled weights)
+    python -m plmjax.sentence.evaluate --model=all-mpnet-base-v2 # the other bundled encoder
     python -m plmjax.sentence.evaluate --model=DIR --whiten=256 # BERT-whitening, k = 256, fitted on the STS text
     python -m plmjax.sentence.evaluate --flow-steps=2000        # BERT-flow, fitted on the STS text
     python -m plmjax.sentence.evaluate --transfer               # + MR, CR, SUBJ, MPQA, MRPC, TREC
@@ -42,12 +43,13 @@ def evaluate(encode, tasks: dict) -> dict:
 def main(argv=None) -> dict:
     import plmjax
     from plmjax.data.pretraining.default_corpora import DATA_ROOT
-    from plmjax.hf.bundled import minilm_path
+    from plmjax.hf.bundled import resolve_model
     from plmjax.models.sentence_encoder import POOLINGS, encode_sentences
     from plmjax.sentence.prompt_embedding import encode_with_template
 
     p = argparse.ArgumentParser(prog="python -m plmjax.sentence.evaluate", description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", default="", help="an HF encoder directory (default: all-MiniLM-L6-v2)")
+    p.add_argument("--model", default="all-MiniLM-L6-v2", help="an HF encoder directory, or all-MiniLM-L6-v2 or "
+                   "all-mpnet-base-v2 (the bundled weights)")  # fmt: skip
     p.add_argument("--data", default=DATA_ROOT, help="the shared data folder")
     p.add_argument("--whiten", type=int, default=0, help="BERT-whitening keeping k dimensions (0: none; -1: all)")
     p.add_argument("--flow-steps", type=int, default=0, help="BERT-flow: Adam steps of maximum likelihood (0: none)")
@@ -67,7 +69,7 @@ def main(argv=None) -> dict:
     p.add_argument("--embeddings", default="", help="an .npz cache of texts and their embeddings (read if present)")
     p.add_argument("--transfer", action="store_true", help="also SentEval's transfer tasks (plmjax.sentence.transfer)")
     args = p.parse_args(argv)
-    path = args.model or minilm_path()
+    path = resolve_model(args.model)
     tasks = load_tasks(args.data)
     sentences = sorted(
         {s for subsets in tasks.values() for first, second, _ in subsets.values() for s in first + second}

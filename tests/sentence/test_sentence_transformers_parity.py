@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import plmjax
-from plmjax.models.sentence_encoder import encode_sentences
+from plmjax.models.sentence_encoder import LENGTH_BUCKETS, bucket_length, encode_sentences
 from tests.hf.tiny_models import make_hf_model
 from tests.prompting.conftest import wordpiece_tokenizer
 
@@ -61,3 +61,20 @@ def test_a_sentence_longer_than_the_position_table_is_cut_where_it_ends(tmp_path
     reference = SentenceTransformer(modules=[transformer, pooling_module, models.Normalize()], device="cpu")
     assert np.isfinite(ours).all()
     np.testing.assert_allclose(ours, reference.encode(texts), atol=1e-5)
+
+
+def test_length_buckets_pad_a_batch_by_at_most_an_eighth():
+    """Every length up to 16 is its own shape; past it a batch gains at most 1/8 padding (sentence-transformers
+    pads each batch to its longest; plmjax sorts by tokens and rounds up to a bucket of 56)."""
+    assert len(LENGTH_BUCKETS) == 56 and LENGTH_BUCKETS[-1] == 512
+    for length in range(1, 513):
+        padded = bucket_length(length)
+        assert padded >= length and padded in LENGTH_BUCKETS
+        assert padded == length if length <= 16 else padded - length < length / 8
+
+
+def test_bundled_models_resolve_by_their_names():
+    from plmjax.hf.bundled import minilm_path, resolve_model
+
+    assert resolve_model("all-MiniLM-L6-v2") == minilm_path()
+    assert resolve_model("/some/dir") == "/some/dir"
