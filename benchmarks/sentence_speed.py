@@ -7,8 +7,8 @@
    plmjax's SimCSE objective, jitted, against a PyTorch implementation of the same loss (transformers' model,
    SimCSE's MLP and cl_forward arithmetic, torch.optim.AdamW). Interleaved steps; the median.
 
-    python benchmarks/sentence_speed.py                       # all-MiniLM-L6-v2 (the bundled weights)
-    python benchmarks/sentence_speed.py --model=all-mpnet-base-v2   # the other bundled encoder, or a directory
+    python benchmarks/sentence_speed.py                       # all-MiniLM-L6-v2 and all-mpnet-base-v2 (bundled)
+    python benchmarks/sentence_speed.py --models=DIR          # another sentence-transformers directory
     python benchmarks/sentence_speed.py --rounds=1 --steps=2 --sentences=256   # smoke run
 
 Results and the command that made them: docs/sentence.md.
@@ -25,7 +25,15 @@ import numpy as np
 import optax
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bert_train_step import ADAMW, Runner, cpu_count, prepare_process, time_interleaved  # noqa: E402
+from bert_train_step import (  # noqa: E402
+    ADAMW,
+    Runner,
+    cpu_count,
+    matmul_rate_jax,
+    matmul_rate_torch,
+    prepare_process,
+    time_interleaved,
+)
 
 import plmjax  # noqa: E402
 from plmjax.models.sentence_encoder import encode_sentences  # noqa: E402
@@ -90,8 +98,12 @@ def plmjax_simcse_runner(path: str, batch: dict) -> Runner:
         updates, opt_state = optimizer.update(grads, opt_state, params)
         return optax.apply_updates(params, updates), opt_state, loss
 
-    compiled = jax.jit(train_step, donate_argnums=(0, 1))
     state, rng = [params, jax.device_put(optimizer.init(params), replicated)], [jax.random.key(1)]
+    # The step's work, counted by XLA on one device (a data-parallel program repeats the optimizer's on each).
+    one_device = jax.device_put(state, jax.devices()[0]) + [jax.device_put(batch, jax.devices()[0]), rng[0]]
+    flops = jax.jit(train_step).lower(*one_device).compile().cost_analysis()["flops"]
+    del one_device
+    compiled = jax.jit(train_step, donate_argnums=(0, 1))
 
     def step():
         rng[0], key = jax.random.split(rng[0])
@@ -99,7 +111,7 @@ def plmjax_simcse_runner(path: str, batch: dict) -> Runner:
         jax.block_until_ready(loss)
         return float(loss)
 
-    return Runner("plmjax SimCSE (jitted)", step, 0.0), params[MLP]
+    return Runner("plmjax SimCSE (jitted)", step, 0.0), params[MLP], flops
 
 
 def torch_simcse_runner(path: str, batch: dict, mlp) -> Runner:
@@ -141,8 +153,11 @@ def main(argv=None):
     from plmjax.hf.bundled import resolve_model
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", default="all-MiniLM-L6-v2", help="a sentence-transformers directory, or "
-                   "all-MiniLM-L6-v2 or all-mpnet-base-v2 (the bundled weights)")  # fmt: skip
+    p.add_argument(
+        "--models",
+        default="all-MiniLM-L6-v2,all-mpnet-base-v2",
+        help="comma-separated sentence-transformers directories, or the bundled encoders' names",
+    )
     p.add_argument("--data", default=DATA_ROOT)
     p.add_argument("--sentences", type=int, default=3000, help="STS-B dev sentences encoded per round")
     p.add_argument("--rounds", type=int, default=3)
@@ -160,30 +175,36 @@ def main(argv=None):
     split_cpu(args.cpu_devices)
     threads = prepare_process(args)
     unroll_threefry_on_cpu()
-    path = resolve_model(args.model)
     sentences = stsb_sentences(args.data, args.sentences)
     import torch
 
-    print(f"{path}; {threads} threads, {jax.device_count()} JAX devices; jax {jax.__version__}, "
-          f"torch {torch.__version__}")  # fmt: skip
+    print(f"{threads} threads, {jax.device_count()} JAX devices; jax {jax.__version__}, torch {torch.__version__}")
+    peak = max(matmul_rate_jax(), matmul_rate_torch()) / 1e9
+    print(f"float32 matmul peak (best square matmul of jnp.dot and torch): {peak:.1f} GFLOP/s")
+    for name in args.models.split(","):
+        path = resolve_model(name)
+        print(f"\n## {name} ({path})")
+        rates = time_encoding(path, sentences, args.rounds)
+        print(f"encoding {len(sentences):,} STS-B dev sentences, batch 64, median of {args.rounds} rounds "
+              f"(max |diff| of the embeddings {rates['max_diff']:.1e})")  # fmt: skip
+        for side in ("plmjax", "sentence-transformers"):
+            print(f"  {side:24s} {rates[side]:8.1f} sentences/s")
+        ratio = rates["plmjax"] / rates["sentence-transformers"]
+        print(f"  plmjax / sentence-transformers: {ratio:.2f}x (target >= 1.3x)")
 
-    rates = time_encoding(path, sentences, args.rounds)
-    print(f"\nencoding {len(sentences):,} STS-B dev sentences, batch 64, median of {args.rounds} rounds "
-          f"(max |diff| of the embeddings {rates['max_diff']:.1e})")  # fmt: skip
-    for name in ("plmjax", "sentence-transformers"):
-        print(f"  {name:24s} {rates[name]:8.1f} sentences/s")
-    print(f"  plmjax / sentence-transformers: {rates['plmjax'] / rates['sentence-transformers']:.2f}x (target >= 1.3x)")
-
-    batch = simcse_batch(plmjax.load_tokenizer(path), sentences, args.batch, args.length)
-    ours, mlp = plmjax_simcse_runner(path, batch)
-    runners = [ours, torch_simcse_runner(path, batch, mlp)]
-    time_interleaved(runners, args.steps, warmup_rounds=2)
-    steps = {r.label: statistics.median(r.seconds) for r in runners}
-    print(f"\nSimCSE step, batch {args.batch} x 2 views x {args.length} tokens, median of {args.steps} steps")
-    for r in runners:
-        print(f"  {r.label:38s} {steps[r.label]:7.3f} s/step  loss {r.loss:.4f}")
-    ratio = steps[runners[1].label] / steps[runners[0].label]
-    print(f"  PyTorch step / plmjax step: {ratio:.2f}x (target >= 1.2x)")
+        batch = simcse_batch(plmjax.load_tokenizer(path), sentences, args.batch, args.length)
+        ours, mlp, flops = plmjax_simcse_runner(path, batch)
+        runners = [ours, torch_simcse_runner(path, batch, mlp)]
+        time_interleaved(runners, args.steps, warmup_rounds=2)
+        steps = {r.label: statistics.median(r.seconds) for r in runners}
+        print(f"SimCSE step, batch {args.batch} x 2 views x {args.length} tokens, median of {args.steps} steps; "
+              f"{flops / 1e9:.1f} GFLOP a step (XLA's count of plmjax's compiled step)")  # fmt: skip
+        for r in runners:
+            rate = flops / steps[r.label] / 1e9
+            print(f"  {r.label:38s} {steps[r.label]:7.3f} s/step  {rate:6.1f} GFLOP/s ({100 * rate / peak:.0f}% of "
+                  f"the peak)  loss {r.loss:.4f}")  # fmt: skip
+        ratio = steps[runners[1].label] / steps[runners[0].label]
+        print(f"  PyTorch step / plmjax step: {ratio:.2f}x (target >= 1.2x)")
 
 
 if __name__ == "__main__":
