@@ -16,6 +16,8 @@ from flax import traverse_util
 import plmjax
 from plmjax import objectives, peft
 from plmjax.assembly import model as model_setup
+from plmjax.early_exit.heads import EARLY_EXIT
+from plmjax.early_exit.objective import EarlyExit
 from plmjax.models.encoder import NATIVE_SENTENCE_TASK
 from plmjax.models.init import abstract_params
 from plmjax.models.model_classes import build_model
@@ -29,16 +31,20 @@ from plmjax.sentence.simcse import MLP, SimCSE
 
 OBJECTIVES = (
     "classification", "soft_classification", "prompt", "mlm", "clm", "bart", "t5", "text_to_text", "electra",
-    "distillation", "simcse",
+    "distillation", "simcse", "early_exit",
 )  # fmt: skip
 # Objectives that classify a task's examples (data.task) rather than pretrain on a corpus.
-TASK_OBJECTIVES = ("classification", "soft_classification", "prompt")
+TASK_OBJECTIVES = ("classification", "soft_classification", "prompt", "early_exit")
 SENTENCE_TASKS = ("", "nsp", "sop")
 # Rules that go before the PEFT method's: the distillation teacher never trains, a verbalizer's own
 # parameters (soft, prototypical) and SimCSE's MLP pooler always do.
 FROZEN_TEACHER = ("teacher/.*", peft.FROZEN)
 TRAINED_VERBALIZER = (f"{VERBALIZER}/.*", peft.TRAINABLE)
 TRAINED_MLP = (f"{MLP}/.*", peft.TRAINABLE)
+# The exit heads and confidence predictor always train; DeeBERT's second stage (scheme "internal") freezes
+# everything else, the PEFT method's parameters included.
+TRAINED_EXITS = (f"{EARLY_EXIT}/.*", peft.TRAINABLE)
+FROZEN_REST = (".*", peft.FROZEN)
 
 
 def own_params(objective):
@@ -48,6 +54,8 @@ def own_params(objective):
         return VERBALIZER, objective.add_verbalizer_params
     if isinstance(objective, SimCSE):
         return MLP, objective.add_mlp_params
+    if isinstance(objective, EarlyExit):
+        return EARLY_EXIT, objective.add_exit_params
     return None, None
 
 
@@ -130,6 +138,8 @@ def head_of(objective_config) -> str | None:
         return "pretraining" if objective_config.sentence_task else "mlm"
     if name == "prompt":
         return "mlm"
+    if name == "early_exit":
+        return "classification"
     return {"clm": "lm", "bart": "lm", "t5": "lm", "text_to_text": "lm"}.get(name)
 
 
@@ -176,6 +186,10 @@ def build(
         s = o.simcse
         objective = SimCSE(model, s.temperature, s.hard_negative_weight, s.pooler, s.mlp_at_test)
         return ObjectiveSetup(objective, model, {"": model}, config.seed, base=base, leading_rules=(TRAINED_MLP,))
+    elif o.name == "early_exit":
+        objective = EarlyExit.from_config(model, num_labels, o.early_exit)
+        rules = (TRAINED_EXITS, FROZEN_REST) if o.early_exit.scheme == "internal" else (TRAINED_EXITS,)
+        return ObjectiveSetup(objective, model, {"": model}, config.seed, base=base, leading_rules=rules)
     elif o.name == "mlm" and o.sentence_task:
         native = NATIVE_SENTENCE_TASK.get(model.config.family)
         if native != o.sentence_task:

@@ -98,8 +98,7 @@ class EncoderModel(nn.Module):
         BERT-base at sequence 128 the vocabulary projection over every position is a fifth of a training step.
         vocab_ids: [n] word ids; the MLM head's logits for those words only ([..., n]; prompt verbalizers)."""
         c, head = self.config, self.head
-        x = self.embeddings(input_ids, token_type_ids, position_ids, deterministic, c.peft.model_extras(self))
-        bias = attention_bias(c.peft.input_mask(attention_mask), c.compute_dtype)
+        x, bias = self.embed(input_ids, attention_mask, token_type_ids, position_ids, deterministic)
         hidden, hidden_states, attentions = self.encoder(x, bias, deterministic)
         pooled = self.pooler(hidden) if uses_pooler(c, head) else None
 
@@ -128,6 +127,18 @@ class EncoderModel(nn.Module):
             attentions=attentions if output_attentions else None,
             **out,
         )
+
+    def embed(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, deterministic=True):
+        """(the first layer's input [batch, length, hidden], the additive self-attention bias or None)."""
+        c = self.config
+        x = self.embeddings(input_ids, token_type_ids, position_ids, deterministic, c.peft.model_extras(self))
+        return x, attention_bias(c.peft.input_mask(attention_mask), c.compute_dtype)
+
+    def classify(self, hidden, deterministic: bool = True):
+        """The classification head's logits of a layer's output [batch, length, hidden] (the pooler first where
+        the classifier reads it): what __call__ computes from the last layer's, for any layer's."""
+        pooled = self.pooler(hidden) if uses_pooler(self.config, self.head) else None
+        return self.classifier(hidden, pooled, deterministic)
 
     def dummy_inputs(self, batch: int = 1, length: int = 8):
         """Inputs for model.init."""

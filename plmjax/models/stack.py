@@ -96,29 +96,43 @@ class TransformerStack(nn.Module):
     def inner_group_num(self) -> int:
         return 1 if self.decoder else self.config.inner_group_num
 
-    def __call__(self, x, bias, deterministic=True, encoder_hidden=None, cross_bias=None, cache_offset=None):
-        """bias: additive self-attention bias [batch, 1, queries, keys] or None; with cache_offset its key axis
-        spans the whole cache. Returns (output, hidden states per layer application, attention probabilities)."""
+    @property
+    def num_applications(self) -> int:
+        """Layer applications per call (ALBERT applies each group's inner layers at every depth)."""
+        return self.num_layers * self.inner_group_num
+
+    def layer_index(self, application: int) -> int:
+        """The distinct layer (index into self.layers) that layer application number `application` runs."""
+        depth, inner = divmod(application, self.inner_group_num)
+        group = depth // (self.num_layers // self.num_groups)
+        return group * self.inner_group_num + inner
+
+    def attention_inputs(self, x, bias, cache_offset=None):
+        """(self-attention bias with the stack's relative position bias added, the methods' values for each
+        distinct layer): what every layer application reads besides the hidden states. Early exit runs the
+        layers one at a time from these (plmjax.early_exit.layerwise)."""
         if self.config.has_relative_bias:
             queries = x.shape[1]
             keys = queries if bias is None else bias.shape[-1]
             start = 0 if cache_offset is None else cache_offset
             position_bias = self.relative_position_bias(start + jnp.arange(queries), jnp.arange(keys))
             bias = position_bias if bias is None else bias + position_bias
-        layers_per_group = self.num_layers // self.num_groups
         # The methods' values for each distinct layer (prefix tuning's MLP: every layer's (key, value) prefix).
-        extras = self.config.peft.layer_extras(self, len(self.layers))
+        return bias, self.config.peft.layer_extras(self, len(self.layers))
+
+    def __call__(self, x, bias, deterministic=True, encoder_hidden=None, cross_bias=None, cache_offset=None):
+        """bias: additive self-attention bias [batch, 1, queries, keys] or None; with cache_offset its key axis
+        spans the whole cache. Returns (output, hidden states per layer application, attention probabilities)."""
+        bias, extras = self.attention_inputs(x, bias, cache_offset)
         hidden_states, attentions = [x], []
-        for depth in range(self.num_layers):
-            group = depth // layers_per_group
-            for inner in range(self.inner_group_num):
-                index = group * self.inner_group_num + inner
-                x, probs = self.layers[index](
-                    x, bias, deterministic, encoder_hidden, cross_bias, cache_offset, extras[index]
-                )
-                # One entry per layer application (as transformers 5 reports ALBERT's inner layers).
-                hidden_states.append(x)
-                attentions.append(probs)
+        for application in range(self.num_applications):
+            index = self.layer_index(application)
+            x, probs = self.layers[index](
+                x, bias, deterministic, encoder_hidden, cross_bias, cache_offset, extras[index]
+            )
+            # One entry per layer application (as transformers 5 reports ALBERT's inner layers).
+            hidden_states.append(x)
+            attentions.append(probs)
         if self.config.pre_norm:
             x = self.final_norm(x)
         return x, tuple(hidden_states), tuple(attentions)

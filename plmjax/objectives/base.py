@@ -42,6 +42,11 @@ class Objective:
         terms, metrics = self.loss_and_metrics(params, batch, rng, deterministic=True)
         return terms, metrics, {}
 
+    def at_step(self, step) -> "Objective":
+        """The objective of train step `step` (traced): itself, unless its loss changes with the step (BERxiT's
+        alternating early-exit fine-tuning)."""
+        return self
+
     def loss_terms(self, params, batch, rng=None, deterministic: bool = True) -> Terms:
         return self.loss_and_metrics(params, batch, rng, deterministic)[0]
 

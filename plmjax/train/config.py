@@ -135,6 +135,18 @@ def default_config() -> ml_collections.ConfigDict:
             denoise=True,
         )
     )
+    # early_exit (plmjax.early_exit, docs/early_exit.md): a classifier of data.task with an exit after every layer.
+    c.objective.early_exit = ml_collections.ConfigDict(
+        dict(
+            scheme="joint",  # joint (PABEE's weights), internal (DeeBERT's second stage) or alternating (BERxiT)
+            # The criterion the evaluation reports (any other applies later without retraining): entropy
+            # (threshold S in [0, ln classes]), patience (threshold t, an integer) or confidence (tau in [0, 1]).
+            criterion="entropy",
+            threshold=0.3,
+            tolerance=0.0,  # patience on regression: predictions this close agree
+            confidence_weight=1.0,  # the learned confidence predictor's loss (0: not trained)
+        )
+    )
     c.objective.prompt = ml_collections.ConfigDict(
         dict(
             # A plmjax.prompting.Template (set in a config file), or a preset's name (plmjax.prompting.presets,

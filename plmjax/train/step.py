@@ -37,16 +37,16 @@ def make_objective_train_step(objective, optimizer: optax.GradientTransformation
     """train_step(state, frozen, batch) -> (state, metrics); jit it with the state donated."""
     weights = objective.term_weights
 
-    def loss(trainable, frozen, batch, rng, counts):
+    def loss(trainable, frozen, batch, rng, counts, step):
         params = partition.merge(trainable, frozen)
-        terms, metrics = objective.loss_and_metrics(params, batch, rng, deterministic=False)
+        terms, metrics = objective.at_step(step).loss_and_metrics(params, batch, rng, deterministic=False)
         return total_loss(terms, weights, counts), (terms, metrics)
 
     value_and_grad = jax.value_and_grad(loss, has_aux=True)
 
-    def accumulate(trainable, frozen, batch, rng, counts):
+    def accumulate(trainable, frozen, batch, rng, counts, step):
         if accumulate_steps == 1:
-            return value_and_grad(trainable, frozen, batch, rng, counts)
+            return value_and_grad(trainable, frozen, batch, rng, counts, step)
 
         # Micro-batch k takes rows k, k + accumulate_steps, ...: every device keeps an equal share of each.
         def micro(x):
@@ -54,12 +54,12 @@ def make_objective_train_step(objective, optimizer: optax.GradientTransformation
 
         def add(carry, inputs):
             index, micro_batch = inputs
-            out = value_and_grad(trainable, frozen, micro_batch, jax.random.fold_in(rng, index), counts)
+            out = value_and_grad(trainable, frozen, micro_batch, jax.random.fold_in(rng, index), counts, step)
             return jax.tree.map(jnp.add, carry, out), None
 
         micro_batches = jax.tree.map(micro, batch)
         first = jax.tree.map(lambda x: x[0], micro_batches)
-        shapes = jax.eval_shape(value_and_grad, trainable, frozen, first, rng, counts)
+        shapes = jax.eval_shape(value_and_grad, trainable, frozen, first, rng, counts, step)
         zero = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
         total, _ = jax.lax.scan(add, zero, (jnp.arange(accumulate_steps), micro_batches))
         return total
@@ -67,7 +67,7 @@ def make_objective_train_step(objective, optimizer: optax.GradientTransformation
     def train_step(state: TrainState, frozen, batch):
         rng = jax.random.fold_in(jax.random.wrap_key_data(state.rng), state.step)
         counts = objective.term_counts(batch)
-        (_, (terms, metrics)), grads = accumulate(state.trainable, frozen, batch, rng, counts)
+        (_, (terms, metrics)), grads = accumulate(state.trainable, frozen, batch, rng, counts, state.step)
         updates, opt_state = optimizer.update(grads, state.opt_state, state.trainable)
         trainable = optax.apply_updates(state.trainable, updates)
         logged = step_metrics(objective, terms, metrics)

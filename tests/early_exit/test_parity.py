@@ -1,0 +1,80 @@
+"""Every exit's logits equal transformers' (PyTorch, CPU): the model's hidden states (output_hidden_states=True)
+through the same heads built in torch with the same weights, the last exit being transformers' own classifier
+output. Padded rows included; tiny random models, float32."""
+
+import numpy as np
+import pytest
+import torch
+from transformers.models.bert.modeling_bert import BertPooler
+from transformers.models.mpnet.modeling_mpnet import MPNetClassificationHead
+from transformers.models.roberta.modeling_roberta import RobertaClassificationHead
+
+from plmjax.early_exit import all_exits, num_exits
+from tests.early_exit.conftest import random_batch
+
+
+def _linear(kernel, bias) -> torch.nn.Linear:
+    """A torch Linear holding a plmjax (in, out) kernel: its weight is the transpose."""
+    layer = torch.nn.Linear(*kernel.shape)
+    with torch.no_grad():
+        layer.weight.copy_(torch.from_numpy(np.asarray(kernel).T.copy()))
+        layer.bias.copy_(torch.from_numpy(np.asarray(bias)))
+    return layer
+
+
+def torch_head(family: str, hf_config, heads: dict, i: int):
+    """Exit i's head as transformers builds the family's classification head (DeeBERT's highway for BERT)."""
+    take = lambda tree: {k: np.asarray(v)[i] for k, v in tree.items()}  # noqa: E731
+    if family in ("roberta", "mpnet"):
+        head = (RobertaClassificationHead if family == "roberta" else MPNetClassificationHead)(hf_config).eval()
+        dense, out = take(heads["classifier"]["dense"]), take(heads["classifier"]["out"])
+        head.dense, head.out_proj = _linear(dense["kernel"], dense["bias"]), _linear(out["kernel"], out["bias"])
+        return head
+    pooler_weights, out = take(heads["pooler"]["dense"]), take(heads["classifier"]["out"])
+    classifier = _linear(out["kernel"], out["bias"])
+    if family == "bert":
+        pooler = BertPooler(hf_config).eval()
+        pooler.dense = _linear(pooler_weights["kernel"], pooler_weights["bias"])
+        return lambda h: classifier(pooler(h))
+    # ALBERT's pooler: a Linear and tanh on the first token (AlbertModel.pooler, pooler_activation).
+    pooler = _linear(pooler_weights["kernel"], pooler_weights["bias"])
+    return lambda h: classifier(torch.tanh(pooler(h[:, 0])))
+
+
+# BERT's pooler, RoBERTa's own dense layer, ALBERT's shared layers, MPNet's relative position bias.
+@pytest.mark.parametrize("family", ["bert", "roberta", "albert", "mpnet"])
+def test_every_exit_equals_transformers_hidden_states_through_the_same_heads(tiny_classifier, family):
+    hf_model, model, params = tiny_classifier(family)
+    batch = random_batch(family, rows=5)
+    with torch.no_grad():
+        out = hf_model(**{k: torch.from_numpy(v).long() for k, v in batch.items()}, output_hidden_states=True)
+        states = out.hidden_states[1:]
+        assert len(states) == num_exits(model) == (8 if family == "albert" else 4)
+        heads = params["early_exit"]["heads"]
+        expected = [torch_head(family, hf_model.config, heads, i)(h).numpy() for i, h in enumerate(states[:-1])]
+        expected.append(out.logits.numpy())
+    logits, first_tokens = all_exits(model, params, batch)
+    np.testing.assert_allclose(np.asarray(logits), np.stack(expected), atol=1e-4, rtol=0)
+    np.testing.assert_allclose(np.asarray(first_tokens), np.stack([h[:, 0].numpy() for h in states]), atol=1e-4)
+    # The exits differ from each other by far more than the tolerance: a head applied to the wrong layer fails.
+    assert np.min(np.abs(np.diff(np.stack(expected), axis=0)).max(axis=(1, 2))) > 1e-2
+
+
+def test_exit_poolers_start_as_the_models_pooler(tmp_path):
+    """DeeBERT's init_highway_pooler: every internal head's pooler is the pretrained pooler at first."""
+    import jax
+
+    import plmjax
+    from plmjax.early_exit import add_exit_params
+    from tests.hf.tiny_models import make_hf_model
+
+    make_hf_model("bert", "classification", num_hidden_layers=3).save_pretrained(tmp_path)
+    model, params = plmjax.from_pretrained(str(tmp_path), head="classification", num_labels=3)
+    heads = add_exit_params(model, params, jax.random.key(0))["early_exit"]["heads"]
+    for name in ("kernel", "bias"):
+        stacked = np.asarray(heads["pooler"]["dense"][name])
+        assert stacked.shape[0] == num_exits(model) - 1
+        np.testing.assert_array_equal(stacked, np.broadcast_to(params["pooler"]["dense"][name], stacked.shape))
+    # The classifiers are fresh and distinct from each other.
+    out = np.asarray(heads["classifier"]["out"]["kernel"])
+    assert not np.allclose(out[0], out[1])
