@@ -53,30 +53,43 @@ def encode_sentences(
     POOLINGS names the others); sentences are cut at max_length tokens, or where the model's positions end."""
     if pooling not in POOLINGS:
         raise ValueError(f"pooling={pooling!r}; choose one of {POOLINGS}")
-    c = model.config
-    if c.has_absolute_positions:
-        # Past the position table a lookup reads NaN (jnp.take's fill): cut where the model's positions end.
-        first = c.pad_token_id + 1 if c.positions_from_padding else 0
-        max_length = min(max_length, c.max_position_embeddings - first)
+    max_length = position_limit(model.config, max_length)
     sentences = list(sentences)
     if not sentences:
         return np.zeros((0, model.config.hidden_size), np.float32)
     ids = tokenizer(sentences, truncation=True, max_length=max_length)["input_ids"]
-    # Longest first, as sentence-transformers batches: similar lengths share a batch, so little is padding.
+    outputs, order = [], []
+    for rows, input_ids, attention_mask in length_bucketed_batches(ids, batch_size, tokenizer.pad_token_id or 0):
+        # Dispatched without waiting: the host pads batch k + 1 while batch k runs.
+        outputs.append(_embed(model, params, input_ids, attention_mask, np.zeros_like(input_ids), pooling))
+        order.extend(rows)
+    embeddings = np.concatenate([np.asarray(out) for out in jax.device_get(outputs)])[: len(order)]
+    result = np.empty_like(embeddings)
+    result[np.asarray(order)] = embeddings
+    return result
+
+
+def position_limit(config, max_length: int) -> int:
+    """max_length, or less where the model's position table ends: past it a lookup reads NaN (jnp.take's
+    fill), so sentences are cut there (as sentence-transformers' max_seq_length does)."""
+    if config.has_absolute_positions:
+        first = config.pad_token_id + 1 if config.positions_from_padding else 0
+        max_length = min(max_length, config.max_position_embeddings - first)
+    return max_length
+
+
+def length_bucketed_batches(ids, batch_size: int, pad_id: int):
+    """Yields (rows, input_ids, attention_mask) over token id lists `ids`: `rows` their indices, longest first,
+    as sentence-transformers batches (similar lengths share a batch, so little is padding); the arrays are
+    [batch_size, bucket_length(longest)], the batch dimension padded too so the last short batch reuses the
+    compiled shape."""
     order = np.argsort([-len(row) for row in ids], kind="stable")
-    outputs = []
     for start in range(0, len(order), batch_size):
         rows = order[start : start + batch_size]
         length = bucket_length(len(ids[rows[0]]))
-        # The batch dimension is padded too, so the last short batch reuses the compiled shape.
-        input_ids = np.full((batch_size, length), tokenizer.pad_token_id or 0, np.int32)
+        input_ids = np.full((batch_size, length), pad_id, np.int32)
         attention_mask = np.zeros((batch_size, length), np.int32)
         for row, index in enumerate(rows):
             input_ids[row, : len(ids[index])] = ids[index]
             attention_mask[row, : len(ids[index])] = 1
-        # Dispatched without waiting: the host pads batch k + 1 while batch k runs.
-        outputs.append(_embed(model, params, input_ids, attention_mask, np.zeros_like(input_ids), pooling))
-    embeddings = np.concatenate([np.asarray(out) for out in jax.device_get(outputs)])[: len(order)]
-    result = np.empty_like(embeddings)
-    result[order] = embeddings
-    return result
+        yield rows, input_ids, attention_mask
