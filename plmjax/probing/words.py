@@ -23,8 +23,12 @@ def word_token_positions(tokenizer, words_per_sentence, max_length: int = 256):
 
 
 def is_uncased(tokenizer) -> bool:
-    """Whether the tokenizer lower-cases (then a word's capitalisation is not in its token ids)."""
-    return tokenizer("Paris London")["input_ids"] == tokenizer("paris london")["input_ids"]
+    """Whether the tokenizer lower-cases its input (then a word's capitalisation is not in its token ids). Read
+    from its normaliser, not from ids: in a small vocabulary "Paris" and "paris" may both be [UNK]."""
+    normalizer = getattr(getattr(tokenizer, "backend_tokenizer", None), "normalizer", None)
+    if normalizer is not None:
+        return normalizer.normalize_str("Paris") == "paris"
+    return bool(getattr(tokenizer, "do_lower_case", False))
 
 
 def kept_positions(positions, keep) -> list[list[int]]:
