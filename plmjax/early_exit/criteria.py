@@ -7,8 +7,8 @@ logits and the confidence predictor's output), so one trained model is evaluated
 - confidence (BERxiT's learning to exit): exit at the first layer whose predicted chance of being right is
   above tau, 0 <= tau <= 1.
 
-The last layer always exits. A Criterion is a pytree whose threshold is a traced leaf, so a threshold sweep
-reuses one compiled program; its name is static.
+The last layer always exits. A Criterion is a pytree of traced leaves (which criterion, its threshold), so
+every criterion and threshold runs through one compiled program: a sweep compiles once.
 """
 
 import math
@@ -26,9 +26,13 @@ class CriterionError(ValueError):
 
 @flax.struct.dataclass
 class Criterion:
-    name: str = flax.struct.field(pytree_node=False)
+    kind: int  # the index of its name in CRITERIA
     threshold: float  # entropy S, patience t or confidence tau
     tolerance: float = 0.0  # patience on regression: predictions within it agree
+
+    @property
+    def name(self) -> str:
+        return CRITERIA[int(self.kind)]
 
 
 def make_criterion(name: str, threshold: float, num_labels: int, num_exits: int, tolerance: float = 0.0) -> Criterion:
@@ -47,7 +51,7 @@ def make_criterion(name: str, threshold: float, num_labels: int, num_exits: int,
         raise CriterionError(f"confidence threshold {threshold} is outside [0, 1]")
     if tolerance < 0:
         raise CriterionError(f"tolerance {tolerance} is negative")
-    return Criterion(name, float(threshold), float(tolerance))
+    return Criterion(CRITERIA.index(name), float(threshold), float(tolerance))
 
 
 def entropy(logits):
@@ -74,13 +78,10 @@ def update(criterion: Criterion, state, layer, logits, confidence):
     current = prediction(logits)
     same = jnp.abs(current - previous) <= criterion.tolerance if logits.shape[-1] == 1 else current == previous
     count = jnp.where(same & (layer > 0), count + 1, 0)
-    if criterion.name == "entropy":
-        exits = entropy(logits) < criterion.threshold
-    elif criterion.name == "patience":
-        exits = count >= criterion.threshold
-    else:
-        exits = confidence > criterion.threshold
-    return (count, current), exits
+    # All three, then the criterion's: its kind is traced (one program for every criterion).
+    by_kind = [entropy(logits) < criterion.threshold, count >= criterion.threshold, confidence > criterion.threshold]
+    exits = jnp.select([criterion.kind == i for i in range(len(CRITERIA))], by_kind, default=False)
+    return (count, current), exits.astype(bool)
 
 
 def simulate(criterion: Criterion, logits, confidences):
