@@ -37,5 +37,7 @@ setup(
             "peft>=0.15",
             "sentence-transformers>=5",
         ],
+        # The figures benchmarks draw (benchmarks/probing_layers.py --figure); nothing in plmjax needs it.
+        "bench": ["matplotlib>=3.8"],
     },
 )

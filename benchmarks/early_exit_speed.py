@@ -124,7 +124,7 @@ def main(argv=None):
     if args.smoke:
         model, params, batches = smoke_setup(args.examples, args.length)
     else:
-        from plmjax.early_exit.evaluate import load, split_batches
+        from plmjax.train.early_exit_evaluate import load, split_batches
 
         model, params, run = load(load_config(args.config, overrides), args.workdir)
         batches = split_batches(run, "validation", 32)[0]

@@ -3,7 +3,7 @@
 nice -n 10 python benchmarks/probing_layers.py --model=all-MiniLM-L6-v2 --out=/tmp/probing_minilm.json
 nice -n 10 python benchmarks/probing_layers.py --model=all-mpnet-base-v2 --out=/tmp/probing_mpnet.json
 python benchmarks/probing_layers.py --plot /tmp/probing_minilm.json /tmp/probing_mpnet.json \
-    --figure=docs/probing_layers.png    # needs matplotlib (pip install matplotlib)
+    --figure=docs/probing_layers.png    # needs matplotlib: pip install -c constraints.txt -e ".[bench]"
 
 Sentence tasks (SUBJ, MR: a seeded stratified fifth held out; TREC: its own test file) probe the mean-pooled
 states; the word task (capitalisation on WikiText-2, plmjax.probing.tasks) probes each word's first sub-token

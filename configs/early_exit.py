@@ -9,7 +9,7 @@ python -m plmjax.train.export_run --config=configs/early_exit.py:task=glue/rte,s
 python -m plmjax.main --config=configs/early_exit.py:task=glue/rte,stage=2,model=/tmp/ee_rte_s1/hf \
     --workdir=/tmp/ee_rte_s2
 # every criterion and threshold on the trained run, accuracy vs exit layer and vs wall-clock
-python -m plmjax.early_exit.evaluate --config=configs/early_exit.py:task=glue/rte,scheme=joint \
+python -m plmjax.train.early_exit_evaluate --config=configs/early_exit.py:task=glue/rte,scheme=joint \
     --workdir=/tmp/ee_rte_joint
 
 Arguments (after the colon, comma-separated):

@@ -15,8 +15,11 @@ LAYERS = [
     ("models",),
     ("hf", "generation", "objectives"),
     ("data", "peft"),
-    # prompts are task data read through a masked LM; k-shot prompts through a causal LM; sentence embeddings
-    ("prompting", "in_context", "sentence"),
+    # prompts are task data read through a masked LM; k-shot prompts through a causal LM; sentence embeddings;
+    # per-layer exit heads and their criteria
+    ("prompting", "in_context", "sentence", "early_exit"),
+    # per-layer probes on frozen features, with the sentence encoders' batching and logistic regression
+    ("probing",),
     ("assembly",),
     ("train",),
     ("main",),

@@ -2,7 +2,7 @@
 each criterion's operating point (the fewest layers within one point of the full model's accuracy) the
 measured wall-clock speed-up at batch 1 and batch 32, the full model timed in the same process.
 
-python -m plmjax.early_exit.evaluate --config=configs/early_exit.py:task=glue/rte --workdir=/tmp/ee_rte_joint \
+python -m plmjax.train.early_exit_evaluate --config=configs/early_exit.py:task=glue/rte --workdir=/tmp/ee_rte_joint \
     [--which best] [--split validation] [--batch_sizes 1,32] [--out table.md]
 
 A run trained without exit heads (objective classification) is refused with MissingExitHeadsError.
@@ -86,7 +86,7 @@ def main(argv=None) -> None:
     from plmjax.train.config_files import load_config, split_overrides
 
     rest, overrides = split_overrides(sys.argv[1:] if argv is None else argv)
-    p = argparse.ArgumentParser(prog="python -m plmjax.early_exit.evaluate", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m plmjax.train.early_exit_evaluate", description=__doc__.split("\n\n")[0])
     p.add_argument("--config", required=True)
     p.add_argument("--workdir", required=True)
     p.add_argument("--which", default="best", choices=("best", "latest", "initial"))
