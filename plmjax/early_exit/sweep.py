@@ -14,7 +14,8 @@ from plmjax.early_exit.inference import exit_batched, exit_one
 def default_thresholds(name: str, num_labels: int, num_exits: int) -> list[float]:
     """A grid over the criterion's whole range."""
     if name == "entropy":
-        return [round(x, 4) for x in np.linspace(0.0, math.log(num_labels), 21)]
+        # Rounded down: ln(num_labels) rounded to nearest can land above the range make_criterion accepts.
+        return [math.floor(x * 1e4) / 1e4 for x in np.linspace(0.0, math.log(num_labels), 21)]
     if name == "patience":
         return list(range(1, num_exits))
     return [round(x, 4) for x in np.linspace(0.0, 1.0, 21)]

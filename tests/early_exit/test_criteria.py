@@ -7,8 +7,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from plmjax.early_exit import CriterionError, make_criterion, simulate
+from plmjax.early_exit import CriterionError, criteria, make_criterion, simulate
 from plmjax.early_exit.criteria import entropy
+from plmjax.early_exit.sweep import default_thresholds
 
 
 def _two_class(margins):
@@ -103,3 +104,15 @@ def test_bad_criteria_are_clear_errors(name, threshold, num_labels, message):
     with pytest.raises(CriterionError) as error:
         make_criterion(name, threshold, num_labels, num_exits=6)
     assert message in str(error.value)
+
+
+@pytest.mark.parametrize("num_labels", range(2, 11))
+def test_every_default_threshold_is_a_valid_criterion(num_labels):
+    """The sweep's grid spans each criterion's range without stepping outside it (ln 6 = 1.79176 once rounded
+    up to 1.7918, which make_criterion refuses)."""
+    for name in criteria.CRITERIA:
+        grid = default_thresholds(name, num_labels, num_exits=6)
+        for threshold in grid:
+            criteria.make_criterion(name, threshold, num_labels, num_exits=6)
+        if name == "entropy":
+            assert grid[0] == 0.0 and math.log(num_labels) - 1e-4 < grid[-1] <= math.log(num_labels)
