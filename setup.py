@@ -36,8 +36,15 @@ setup(
             "scikit-learn>=1.4",
             "peft>=0.15",
             "sentence-transformers>=5",
+            # tests/notebooks executes the notebooks of colabs/ (pytest --run-notebooks), which plot.
+            "nbformat>=5.9",
+            "nbclient>=0.10",
+            "ipykernel>=6.29",
+            "matplotlib>=3.8",
         ],
         # The figures benchmarks draw (benchmarks/probing_layers.py --figure); nothing in plmjax needs it.
         "bench": ["matplotlib>=3.8"],
+        # The docs site (docs/conf.py): Sphinx + myst-nb, which executes the notebooks (with the "test" extra).
+        "docs": ["sphinx>=8", "myst-nb>=1.2", "sphinx-book-theme>=1.1"],
     },
 )
