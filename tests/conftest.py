@@ -34,5 +34,5 @@ def pytest_collection_modifyitems(config, items):
 
     skip = pytest.mark.skip(reason="a notebook run: pass --run-notebooks")
     for item in items:
-        if "notebooks" in item.keywords:
+        if item.get_closest_marker("notebooks"):
             item.add_marker(skip)
