@@ -11,7 +11,7 @@ import jax.numpy as jnp
 from plmjax.early_exit.heads import CONFIDENCE, HEADS, confidence, exit_head, num_exits, split_params
 from plmjax.models.encoder import EncoderModel
 from plmjax.models.stack import TransformerStack
-from plmjax.objectives.base import dropout_rngs
+from plmjax.objectives.mlm import encoder_outputs
 
 
 def all_exits(model, params, batch, rng=None, deterministic: bool = True):
@@ -19,15 +19,7 @@ def all_exits(model, params, batch, rng=None, deterministic: bool = True):
     heads on layers 1 .. L-1, the model's own classifier on layer L (its ordinary output)."""
     backbone, extra = split_params(params)
     model_rng, heads_rng = (None, None) if deterministic else jax.random.split(rng)
-    out = model.apply(
-        {"params": backbone},
-        batch["input_ids"],
-        attention_mask=batch.get("attention_mask"),
-        token_type_ids=batch.get("token_type_ids"),
-        deterministic=deterministic,
-        output_hidden_states=True,
-        rngs=dropout_rngs(model_rng, deterministic),
-    )
+    out = encoder_outputs(model, backbone, batch, model_rng, deterministic, output_hidden_states=True)
     states = out.hidden_states[1:]
     internal = jnp.stack(states[:-1])
     head = exit_head(model)

@@ -17,20 +17,14 @@ import numpy as np
 from plmjax.early_exit import criteria, sweep
 from plmjax.early_exit.heads import split_params
 from plmjax.early_exit.layerwise import all_confidences, all_exits
-from plmjax.train import partition, run_setup
-from plmjax.train.evaluate_run import restore
+from plmjax.train.evaluate_run import restored_params
 
 INPUT_KEYS = ("input_ids", "attention_mask", "token_type_ids")
 
 
 def load(config, workdir: str, which: str = "best"):
     """(model, params with exit heads, the run) of a trained run's checkpoint."""
-    run = run_setup.prepare(config, workdir)
-    try:
-        state, frozen, _ = restore(run, which)
-    finally:
-        run.checkpoints.close()
-    params = jax.device_get(partition.merge(state.trainable, frozen))
+    run, params, _ = restored_params(config, workdir, which)
     split_params(params)  # a run without exit heads: the clear error here
     return run.setup.model, params, run
 

@@ -3,7 +3,7 @@ latest, or the starting parameters (zero-shot prompting: the template and verbal
 
 import jax
 
-from plmjax.train import checkpoint, run_setup
+from plmjax.train import checkpoint, partition, run_setup
 
 CHECKPOINTS = ("best", "latest", "initial")
 
@@ -23,6 +23,16 @@ def evaluate_run(config, workdir: str, splits=("validation",), which: str = "bes
         return results
     finally:
         run.checkpoints.close()
+
+
+def restored_params(config, workdir: str, which: str = "best"):
+    """(the prepared run, its parameters merged into one host tree, the step) of a run's checkpoint."""
+    run = run_setup.prepare(config, workdir)
+    try:
+        state, frozen, step = restore(run, which)
+    finally:
+        run.checkpoints.close()
+    return run, jax.device_get(partition.merge(state.trainable, frozen)), step
 
 
 def restore(run, which: str):

@@ -19,8 +19,8 @@ from plmjax.hf import load_tokenizer, save_pretrained
 from plmjax.models.init import abstract_params
 from plmjax.models.model_classes import build_model
 from plmjax.sentence.simcse import SimCSE
-from plmjax.train import partition, run_setup
-from plmjax.train.evaluate_run import restore
+from plmjax.train import run_setup
+from plmjax.train.evaluate_run import restore, restored_params
 
 KEEP_HEAD = "keep"
 
@@ -31,12 +31,7 @@ def export_run(config, workdir: str, out_dir: str, which: str = "best", head=KEE
     A PEFT run is refused: its adapters are not merged into HF weights here."""
     if config.peft.method != "full":
         raise ValueError(f"export_run: peft.method={config.peft.method!r} runs keep their adapters apart")
-    run = run_setup.prepare(config, workdir)
-    try:
-        state, frozen, step = restore(run, which)
-    finally:
-        run.checkpoints.close()
-    params = jax.device_get(partition.merge(state.trainable, frozen))
+    run, params, step = restored_params(config, workdir, which)
     if isinstance(run.setup.objective, SimCSE):
         params = run.setup.objective.backbone_params(params)
     model = run.setup.model
