@@ -24,7 +24,7 @@ import transformers
 
 import plmjax
 from plmjax.early_exit import add_exit_params, criteria, exit_batched, exit_one, num_exits
-from plmjax.early_exit.heads import split_params
+from plmjax.early_exit.heads import CONFIDENCE, HEADS, split_params
 from plmjax.early_exit.sweep import wall_clock
 
 
@@ -130,7 +130,8 @@ def main(argv=None):
         batches = split_batches(run, "validation", 32)[0]
     criterion = criteria.make_criterion(args.criterion, args.threshold, model.num_labels, num_exits(model))
     bert = torch_model(model, params)
-    heads, confidence = params["early_exit"]["heads"], params["early_exit"]["confidence"]
+    exits = split_params(params)[1]
+    heads, confidence = exits[HEADS], exits[CONFIDENCE]
     print(f"{sum(len(b['input_ids']) for b in batches)} examples, {args.criterion} {args.threshold}")
     print("| batch | plmjax full s | plmjax early exit s | speed-up | torch early exit s | plmjax / torch |")
     print("|---|---|---|---|---|---|")

@@ -8,6 +8,7 @@ import jax
 import numpy as np
 
 from plmjax.early_exit import criteria
+from plmjax.early_exit.heads import split_params
 from plmjax.early_exit.inference import exit_batched, exit_one
 
 
@@ -62,7 +63,7 @@ def wall_clock(model, params, batches, criterion, batch_size: int, repeats: int 
     is one jitted call per example or batch."""
     full = jax.jit(lambda p, b: model.apply({"params": p}, b["input_ids"], attention_mask=b["attention_mask"],
                                             token_type_ids=b.get("token_type_ids")).logits)  # fmt: skip
-    backbone = {k: v for k, v in params.items() if k != "early_exit"}
+    backbone, _ = split_params(params)  # the full model runs without the exit subtree
     if batch_size == 1:
         units = [{k: v[i : i + 1] for k, v in b.items()} for b in batches for i in range(len(b["input_ids"]))]
         exit_run = lambda: [exit_one(model, params, u, criterion) for u in units]  # noqa: E731
