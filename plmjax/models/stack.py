@@ -58,6 +58,10 @@ class TransformerLayer(nn.Module):
         return x, probs
 
 
+# Built once (see layers.RecomputedLayerNorm: making remat classes per call races with the compile thread).
+RecomputedTransformerLayer = nn.remat(TransformerLayer, static_argnums=(3,))
+
+
 class TransformerStack(nn.Module):
     """A stack of layers, with the stack-level parts some families add.
 
@@ -73,7 +77,7 @@ class TransformerStack(nn.Module):
 
     def setup(self):
         c = self.config
-        layer = nn.remat(TransformerLayer, static_argnums=(3,)) if c.remat else TransformerLayer
+        layer = RecomputedTransformerLayer if c.remat else TransformerLayer
         cross = self.decoder and c.is_encoder_decoder
         self.layers = [layer(c, cross_attention=cross) for _ in range(self.num_groups * self.inner_group_num)]
         if c.has_relative_bias:

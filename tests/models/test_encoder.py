@@ -120,3 +120,26 @@ def test_bad_configs_are_clear_errors():
         preset("bert-huge")
     with pytest.raises(ValueError, match="dtype='float33'; choose float32, bfloat16 or float16"):
         tiny(dtype="float33")
+
+
+def test_tracing_in_threads_builds_no_module_classes():
+    """The trainer traces its step in a compile thread while the main thread runs the model: module classes made
+    per call (nn.remat(...) inside __call__) raced in flax's dataclass processing ("dictionary changed size")."""
+    import concurrent.futures
+
+    model = EncoderModel(tiny(remat=True), head="mlm")
+
+    def trace(seed):
+        return jax.eval_shape(lambda: model.init(jax.random.key(seed), IDS, attention_mask=MASK))
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        shapes = list(pool.map(trace, range(16)))
+    assert all(jax.tree.structure(s) == jax.tree.structure(shapes[0]) for s in shapes)
+    from plmjax.models.stack import TransformerLayer
+
+    def module_classes():
+        return len(nn.LayerNorm.__subclasses__()) + len(TransformerLayer.__subclasses__())
+
+    before = module_classes()
+    trace(0)
+    assert module_classes() == before
