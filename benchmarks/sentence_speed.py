@@ -75,8 +75,9 @@ def simcse_batch(tokenizer, sentences: list[str], batch: int, length: int) -> di
     encoded = tokenizer(sentences[:batch], padding="max_length", truncation=True, max_length=length,
                         return_tensors="np")  # fmt: skip
     twice = lambda a: np.repeat(a[:, None, :], 2, axis=1).astype(np.int32)  # noqa: E731
-    return {"input_ids": twice(encoded["input_ids"]), "attention_mask": twice(encoded["attention_mask"]),
-            "token_type_ids": twice(encoded["token_type_ids"]), "weights": np.ones(batch, np.float32)}  # fmt: skip
+    # MPNet's tokenizer gives no token_type_ids (its model has none).
+    keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in encoded]
+    return {k: twice(encoded[k]) for k in keys} | {"weights": np.ones(batch, np.float32)}
 
 
 def plmjax_simcse_runner(path: str, batch: dict) -> Runner:
@@ -121,7 +122,10 @@ def torch_simcse_runner(path: str, batch: dict, mlp) -> Runner:
     import transformers
 
     torch.manual_seed(0)
-    encoder = transformers.AutoModel.from_pretrained(path, attn_implementation="sdpa").train()
+    try:
+        encoder = transformers.AutoModel.from_pretrained(path, attn_implementation="sdpa").train()
+    except ValueError:  # MPNet has no sdpa attention in transformers: its own (eager) attention
+        encoder = transformers.AutoModel.from_pretrained(path, attn_implementation="eager").train()
     dense = torch.nn.Linear(encoder.config.hidden_size, encoder.config.hidden_size)
     with torch.no_grad():
         dense.weight.copy_(torch.tensor(np.asarray(mlp["kernel"]).T))
@@ -131,8 +135,8 @@ def torch_simcse_runner(path: str, batch: dict, mlp) -> Runner:
     optimizer = torch.optim.AdamW(parameters, lr=a["learning_rate"], betas=(a["b1"], a["b2"]), eps=a["eps"],
                                   weight_decay=a["weight_decay"])  # fmt: skip
     rows, views, length = batch["input_ids"].shape
-    flat = {k: torch.as_tensor(batch[k].reshape(rows * views, length), dtype=torch.long)
-            for k in ("input_ids", "attention_mask", "token_type_ids")}  # fmt: skip
+    flat = {k: torch.as_tensor(v.reshape(rows * views, length), dtype=torch.long) for k, v in batch.items()
+            if k != "weights"}  # fmt: skip
     labels = torch.arange(rows)
 
     def step():
@@ -145,7 +149,7 @@ def torch_simcse_runner(path: str, batch: dict, mlp) -> Runner:
         optimizer.step()
         return float(loss.detach())
 
-    return Runner("PyTorch SimCSE (transformers, sdpa)", step, 0.0)
+    return Runner(f"PyTorch SimCSE (transformers, {encoder.config._attn_implementation})", step, 0.0)
 
 
 def main(argv=None):

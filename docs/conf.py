@@ -40,4 +40,5 @@ html_theme = "sphinx_book_theme"
 html_title = "plmjax"
 html_theme_options = {"show_toc_level": 2, "home_page_in_toc": True}
 # Offline: no web fonts or analytics are fetched by the theme's pages at build time.
-html_static_path = []
+html_static_path = ["_static"]
+html_css_files = ["wide.css"]  # room for 110-character code lines and wide tables
