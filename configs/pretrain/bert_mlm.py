@@ -5,7 +5,8 @@ python -m plmjax.main --config=configs/pretrain/bert_mlm.py:size=small,masking=d
 Arguments (after the colon, comma-separated):
   size     tiny (tests, seconds), small (4 layers, 256 wide) or base (BERT-base)
   masking  static (BERT: one mask per example), dynamic (RoBERTa: a new mask every epoch), whole_word
-           (BERT-wwm: dynamic, all pieces of a word together) or span (SpanBERT: dynamic, spans of whole words)
+           (BERT-wwm: dynamic, all pieces of a word together), span (SpanBERT: dynamic, spans of whole words) or
+           ernie (ERNIE 1.0: dynamic, whole phrases and entities learnt from the corpus, other words whole)
   nsp      true: BERT's MLM + next-sentence prediction on segment pairs; false: MLM on packed sentences
            (RoBERTa = masking=dynamic,nsp=false)
   corpus   text files, comma-separated (default: WikiText-2's valid.txt and tinyshakespeare)
@@ -20,6 +21,7 @@ MASKING = {
     "dynamic": ("dynamic", "token"),
     "whole_word": ("dynamic", "word"),
     "span": ("dynamic", "span"),
+    "ernie": ("dynamic", "knowledge"),
 }
 
 

@@ -83,7 +83,9 @@ def default_config() -> ml_collections.ConfigDict:
     c.objective.name = "classification"
     c.objective.sentence_task = ""  # mlm: "", "nsp" (a bert model) or "sop" (an albert model)
     c.objective.masking = "dynamic"  # static: one mask per example; dynamic: a new mask every epoch (RoBERTa)
-    c.objective.mask_unit = "token"  # token, word (whole-word masking) or span (SpanBERT)
+    # token, word (whole-word masking), span (SpanBERT), or ERNIE's phrase, entity or knowledge (both; learnt from
+    # data.corpus_files: plmjax.data.pretraining.knowledge_masking)
+    c.objective.mask_unit = "token"
     c.objective.mask_prob = 0.15
     c.objective.max_predictions = 0  # vocabulary logits at this many selected positions per row (0: everywhere)
     c.objective.bart = ml_collections.ConfigDict(

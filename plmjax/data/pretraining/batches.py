@@ -10,6 +10,7 @@
 Both give `get_state()` / `set_state()` (a JSON-able position, checkpointed with the model).
 """
 
+import functools
 import json
 import os
 
@@ -17,6 +18,7 @@ import jax
 import numpy as np
 
 from plmjax.data import pretraining as pt
+from plmjax.data.pretraining.knowledge_masking import KNOWLEDGE_UNITS
 from plmjax.data.pretraining.run_data import t5_tokens_length
 from plmjax.data.pretraining.text_pairs import TextToTextCollator
 
@@ -29,7 +31,11 @@ def make_collator(config, tokenizer, rows: int):
     """The objective's collator for batches of `rows` rows padded to the data.max_length."""
     o, length = config.objective, config.data.max_length
     if o.name in ("mlm", "electra", "distillation"):
-        masker = pt.MlmMasker.from_tokenizer(tokenizer, unit=o.mask_unit, mask_prob=o.mask_prob)
+        knowledge = None
+        if o.mask_unit in KNOWLEDGE_UNITS:
+            phrases, entities = corpus_lexicons(config.data.corpus_files, config.data.corpus_layout)
+            knowledge = pt.KnowledgeSpans(pt.piece_texts(tokenizer), phrases, entities)
+        masker = pt.MlmMasker.from_tokenizer(tokenizer, unit=o.mask_unit, mask_prob=o.mask_prob, knowledge=knowledge)
         return pt.MlmCollator(masker, length, tokenizer.pad_token_id, batch_size=rows)
     if o.name == "clm":
         pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (tokenizer.eos_token_id or 0)
@@ -46,6 +52,15 @@ def make_collator(config, tokenizer, rows: int):
         start = decoder_start_token_id(config.model.name_or_path, tokenizer.pad_token_id)
         return TextToTextCollator(length, o.text_to_text.target_length, tokenizer.pad_token_id, start, batch_size=rows)
     raise ValueError(f"objective {o.name!r} has no collator")
+
+
+@functools.cache
+def corpus_lexicons(corpus_files: str, layout: str) -> tuple[frozenset, frozenset]:
+    """ERNIE's units for data.corpus_files: (phrases, entities) computed from the corpus's sentences."""
+    if not corpus_files:
+        raise ValueError("phrase/entity masking learns its phrases and entities from data.corpus_files: set them")
+    texts = [s for path in corpus_files.split(",") for doc in pt.read_documents(path, layout) for s in doc]
+    return frozenset(pt.phrase_lexicon(texts)), frozenset(pt.entity_gazetteer(texts))
 
 
 def decoder_start_token_id(model_path: str, default: int) -> int:

@@ -1,9 +1,11 @@
-"""Masked-LM selection and corruption for one sequence: token, whole-word and span (SpanBERT) masking.
+"""Masked-LM selection and corruption for one sequence: token, whole-word, span (SpanBERT) and ERNIE's phrase and
+entity masking (plmjax.data.pretraining.knowledge_masking).
 
 `mask_prob` of a sequence's maskable tokens (not special, not padding) are selected (BERT: exactly
 `max(1, round(n * mask_prob))`, whole words never overflowing that budget); each selected token becomes the mask
 token with probability 0.8, a random non-special token with 0.1, and stays itself with 0.1 (span masking decides
-once per span, as SpanBERT does). Special tokens are never selected and never drawn as the random replacement.
+once per span, as SpanBERT does; phrase and entity masking once per unit). Special tokens are never selected and
+never drawn as the random replacement.
 
 Word boundaries come from a fast tokenizer's `word_ids()` when given, else from the vocabulary: a WordPiece `##`
 token continues the word before it; in a byte-level BPE vocabulary a token without the `Ġ` (space) prefix
@@ -12,7 +14,11 @@ continues it. A token after a special token always starts a word.
 
 import numpy as np
 
-MASK_UNITS = ("token", "word", "span")
+from plmjax.data.pretraining.knowledge_masking import KNOWLEDGE_UNITS
+
+MASK_UNITS = ("token", "word", "span", *KNOWLEDGE_UNITS)
+# Units of several words whose 80/10/10 is decided once for the whole unit.
+WHOLE_UNIT_CORRUPTION = ("span", *KNOWLEDGE_UNITS)
 
 
 def example_rngs(seed: int, indices, epoch: int | None = None) -> list[np.random.Generator]:
@@ -61,11 +67,12 @@ def continuation_table(tokenizer) -> np.ndarray:
 class MlmMasker:
     """Selects and corrupts masked-LM positions of one sequence; see the module docstring.
 
-    `unit`: "token" (BERT), "word" (whole-word masking: all pieces of a word together) or "span" (SpanBERT: spans
+    `unit`: "token" (BERT), "word" (whole-word masking: all pieces of a word together), "span" (SpanBERT: spans
     of whole words, span lengths in words ~ `spanbert_span_length_probs(span_p, max_span_words)`, until the budget
-    is filled). `continuation` (bool per vocabulary id, see `continuation_table`) gives word boundaries for
-    "word"/"span" when no `word_ids` are passed to `mask`. `max_predictions` caps the selected count (BERT's
-    `max_predictions_per_seq`).
+    is filled), or ERNIE's "phrase", "entity" or "knowledge" (both): whole units from `knowledge` (a
+    `KnowledgeSpans`), selected as whole words are. `continuation` (bool per vocabulary id, see
+    `continuation_table`) gives word boundaries for all but "token" when no `word_ids` are passed to `mask`.
+    `max_predictions` caps the selected count (BERT's `max_predictions_per_seq`).
     """
 
     def __init__(
@@ -82,9 +89,12 @@ class MlmMasker:
         span_p: float = 0.2,
         max_span_words: int = 10,
         max_predictions: int | None = None,
+        knowledge=None,
     ):
         if unit not in MASK_UNITS:
             raise ValueError(f"unknown mask unit {unit!r}; expected one of {MASK_UNITS}")
+        if unit in KNOWLEDGE_UNITS and knowledge is None:
+            raise ValueError(f"unit={unit!r} needs its phrases and entities: pass knowledge=KnowledgeSpans(...)")
         if not 0 <= mask_token_prob + random_token_prob <= 1:
             raise ValueError("mask_token_prob + random_token_prob must be in [0, 1]")
         self.vocab_size = vocab_size
@@ -97,6 +107,7 @@ class MlmMasker:
         self.continuation = None if continuation is None else np.asarray(continuation, dtype=bool)
         self.span_length_probs = spanbert_span_length_probs(span_p, max_span_words)
         self.max_predictions = max_predictions
+        self.knowledge = knowledge
         self.random_candidates = np.setdiff1d(np.arange(vocab_size), self.special_ids)
 
     @classmethod
@@ -153,9 +164,11 @@ class MlmMasker:
         changes = word_of[1:] != word_of[:-1]
         starts = positions[np.concatenate([[True], changes])]
         ends = positions[np.concatenate([changes, [True]])] + 1
-        if self.unit == "word":
-            return self._select_words(starts, ends, budget, rng)
-        return self._select_spans(starts, ends, budget, rng)
+        if self.unit == "span":
+            return self._select_spans(starts, ends, budget, rng)
+        if self.unit in KNOWLEDGE_UNITS:
+            starts, ends = self.knowledge.units(ids, starts, ends, self.unit)
+        return self._select_words(starts, ends, budget, rng)
 
     def sample_span_words(self, rng: np.random.Generator, size: int | None = None):
         """Span lengths in words, ~ `spanbert_span_length_probs`."""
@@ -205,14 +218,15 @@ class MlmMasker:
 
     def corrupt(self, ids: np.ndarray, units: list[tuple[int, int]], rng: np.random.Generator) -> np.ndarray:
         """BERT's 80/10/10 over the selected `units` (`select_units`): a selected token becomes the mask token, a
-        random non-special token, or stays. With `unit="span"` the choice is made once per span (SpanBERT)."""
+        random non-special token, or stays. With spans, phrases and entities the choice is made once per unit."""
         corrupted = ids.copy()
         if not units:
             return corrupted
         starts, ends = np.array(units).T
         positions = np.concatenate([np.arange(start, end) for start, end in units])
-        draw = rng.random(len(units) if self.unit == "span" else len(positions))
-        if self.unit == "span":
+        whole = self.unit in WHOLE_UNIT_CORRUPTION
+        draw = rng.random(len(units) if whole else len(positions))
+        if whole:
             draw = np.repeat(draw, ends - starts)
         to_mask = positions[draw < self.mask_token_prob]
         to_random = positions[(draw >= self.mask_token_prob) & (draw < self.mask_token_prob + self.random_token_prob)]
