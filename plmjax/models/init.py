@@ -2,6 +2,16 @@
 
 import flax.linen as nn
 import jax
+import jax.numpy as jnp
+
+
+def uniform_init(scale: float = 0.5):
+    """U(-scale, scale): torch's LSTM init (scale 1/sqrt(hidden)) and Lester et al.'s soft prompts (0.5)."""
+
+    def init(key, shape, dtype=jnp.float32):
+        return jax.random.uniform(key, shape, dtype, -scale, scale)
+
+    return init
 
 
 def init_params(model: nn.Module, rng: jax.Array, batch: int = 1, length: int = 8):

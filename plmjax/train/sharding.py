@@ -16,6 +16,7 @@ from flax import traverse_util
 from jax.experimental import mesh_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from plmjax.models.lstm import LSTM_AXES
 from plmjax.peft.methods import METHODS
 
 MESH_AXES = ("data", "fsdp", "tensor")
@@ -34,6 +35,8 @@ LOGICAL_AXIS_RULES = {
     "token_types": None,
     "labels": None,
     "relpos_buckets": None,
+    # LSTMs (ELMo, CoVe: plmjax.models.lstm) are small next to a transformer: replicated.
+    **{axis: None for axis in LSTM_AXES},
     # PEFT parameters are small: the axes each method names (plmjax.peft.METHODS) are replicated.
     **{axis: None for spec in METHODS.values() for axis in spec.logical_axes},
 }

@@ -24,20 +24,16 @@ import numpy as np
 
 from plmjax.models.config import TransformerConfig
 from plmjax.models.hooks import MethodHooks
+from plmjax.models.init import uniform_init
+from plmjax.models.lstm import LSTMDirection
 from plmjax.peft.method import HfPeftForm, MethodSpec
 from plmjax.peft.prompt_init import INIT_OPTIONS, initialise
 
+# P-tuning's LSTM (its prompt encoder) shards as the prompt encoder's other hidden parameters.
+PROMPT_LSTM_AXES = ("prompt_hidden", "prompt_hidden", "prompt_gates")
+
 PLACEMENTS = ("prefix", "template")
 ENCODERS = ("mlp", "lstm")
-
-
-def uniform_init(scale: float = 0.5):
-    """U(-scale, scale): Lester et al.'s random initialisation."""
-
-    def init(key, shape, dtype=jnp.float32):
-        return jax.random.uniform(key, shape, dtype, -scale, scale)
-
-    return init
 
 
 def _dense(features: int, axes, name: str, fan_in: int):
@@ -50,39 +46,6 @@ def _dense(features: int, axes, name: str, fan_in: int):
         bias_init=nn.with_logical_partitioning(init, axes[-1:]),
         name=name,
     )
-
-
-class LSTMDirection(nn.Module):
-    """One direction of one LSTM layer, torch.nn.LSTM's gates (input, forget, cell, output) and init."""
-
-    hidden_size: int
-    reverse: bool = False
-
-    @nn.compact
-    def __call__(self, x):
-        h = self.hidden_size
-        init = uniform_init(1.0 / math.sqrt(h))
-
-        def param(name, shape, axes):
-            return self.param(name, nn.with_logical_partitioning(init, axes), shape, jnp.float32)
-
-        input_kernel = param("input_kernel", (x.shape[-1], 4 * h), ("prompt_hidden", "prompt_gates"))
-        hidden_kernel = param("hidden_kernel", (h, 4 * h), ("prompt_hidden", "prompt_gates"))
-        # Two biases as torch keeps them (only their sum matters, but the parameter count is torch's).
-        input_bias = param("input_bias", (4 * h,), ("prompt_gates",))
-        hidden_bias = param("hidden_bias", (4 * h,), ("prompt_gates",))
-        inputs = x @ input_kernel + input_bias + hidden_bias
-
-        def step(carry, gate_inputs):
-            hidden, cell = carry
-            i, f, g, o = jnp.split(gate_inputs + hidden @ hidden_kernel, 4)
-            cell = jax.nn.sigmoid(f) * cell + jax.nn.sigmoid(i) * jnp.tanh(g)
-            hidden = jax.nn.sigmoid(o) * jnp.tanh(cell)
-            return (hidden, cell), hidden
-
-        zeros = jnp.zeros((h,), jnp.float32)
-        _, outputs = jax.lax.scan(step, (zeros, zeros), inputs, reverse=self.reverse)
-        return outputs
 
 
 class SoftPrompt(nn.Module):
@@ -109,9 +72,10 @@ class SoftPrompt(nn.Module):
             x = _dense(width, ("prompt_hidden", "embed_in"), "mlp_2", hidden)(x)
         elif encoder == "lstm":
             for layer in range(p.layers):
-                forward = LSTMDirection(hidden, name=f"lstm_{layer}_forward")(x)
-                backward = LSTMDirection(hidden, reverse=True, name=f"lstm_{layer}_backward")(x)
-                x = jnp.concatenate([forward, backward], axis=-1)
+                # One unbatched sequence (the prompt's positions): a batch of one for the LSTM.
+                forward, _ = LSTMDirection(hidden, axes=PROMPT_LSTM_AXES, name=f"lstm_{layer}_forward")(x[None])
+                backward, _ = LSTMDirection(hidden, True, axes=PROMPT_LSTM_AXES, name=f"lstm_{layer}_backward")(x[None])
+                x = jnp.concatenate([forward[0], backward[0]], axis=-1)
             x = jax.nn.relu(_dense(2 * hidden, ("prompt_hidden", "prompt_hidden"), "head_0", 2 * hidden)(x))
             x = _dense(width, ("prompt_hidden", "embed_in"), "head_1", 2 * hidden)(x)
         return x
