@@ -34,6 +34,7 @@ class LSTMDirection(nn.Module):
     A step where mask is 0 leaves (h, c) as they are and outputs zeros. With padding at the end of each row,
     the forward direction stops at the row's last real token and the reverse one (reverse=True) starts there:
     torch's results on pack_padded_sequence. proj_size > 0: h = W_hr (o * tanh(c)), torch's LSTMP.
+    cell_clip / proj_clip (ELMo's LSTM cell; None in torch): c and the projected h clipped to [-clip, clip].
     axes: logical names of (input features, hidden state, gates); LSTM_AXES by default (replicated).
     """
 
@@ -41,6 +42,8 @@ class LSTMDirection(nn.Module):
     reverse: bool = False
     proj_size: int = 0
     axes: tuple[str, str, str] = LSTM_AXES
+    cell_clip: float | None = None
+    proj_clip: float | None = None
 
     @nn.compact
     def __call__(self, inputs, mask=None, initial_state=None):
@@ -74,9 +77,13 @@ class LSTMDirection(nn.Module):
             x_gate, real = step_inputs
             i, f, g, o = jnp.split(x_gate + h @ hidden_kernel, 4, axis=-1)
             new_c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
+            if self.cell_clip is not None:
+                new_c = jnp.clip(new_c, -self.cell_clip, self.cell_clip)
             new_h = jax.nn.sigmoid(o) * jnp.tanh(new_c)
             if projection is not None:
                 new_h = new_h @ projection
+                if self.proj_clip is not None:
+                    new_h = jnp.clip(new_h, -self.proj_clip, self.proj_clip)
             real = real[:, None]
             state = (jnp.where(real, new_h, h), jnp.where(real, new_c, c))
             return state, jnp.where(real, new_h, 0.0)

@@ -1,0 +1,95 @@
+"""ELMo's biLM against its parts composed in PyTorch (torch.nn.LSTM with proj_size per direction and layer, the
+residual connection, the character CNN transcription of test_char_cnn), and its loss against the arithmetic."""
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from plmjax.models.elmo import BEGIN_WORD, END_WORD, PADDING, ElmoBiLM, bilm_loss, elmo_char_ids
+from plmjax.models.lstm import lstm_params_to_torch
+from tests.models.test_char_cnn import FILTERS, torch_char_cnn
+
+SIZES = dict(vocab_size=11, projection_dim=4, cell_size=6, num_layers=2, char_dim=3, filters=FILTERS, dropout=0.0)
+
+
+def test_char_ids_are_elmos_byte_encoding():
+    ids = elmo_char_ids(["a", "<S>", "héllo"], max_chars=8)
+    assert ids[0].tolist() == [BEGIN_WORD + 1, ord("a") + 1, END_WORD + 1] + [PADDING + 1] * 5
+    assert ids[1, 1] == 256 + 1  # the sentence start's own character
+    assert ids[2, 1:7].tolist() == [b + 1 for b in "héllo".encode()[:6]] and ids[2, 7] == END_WORD + 1  # cut
+    assert (ids > 0).all()
+
+
+@pytest.fixture(scope="module")
+def bilm_and_inputs():
+    model = ElmoBiLM(**SIZES, cell_clip=None, proj_clip=None)  # torch's LSTM has no clipping
+    words = [["the", "cat", "sat", "down"], ["a", "dog", "<S>"]]
+    char_ids = np.zeros((2, 4, 8), np.int32)
+    for row, sentence in enumerate(words):
+        char_ids[row, : len(sentence)] = elmo_char_ids(sentence, 8)
+    params = nn.unbox(model.init(jax.random.key(0), jnp.asarray(char_ids))["params"])
+    leaves, tree = jax.tree.flatten(params)
+    keys = jax.random.split(jax.random.key(1), len(leaves))
+    params = jax.tree.unflatten(
+        tree, [x + 0.3 * jax.random.normal(k, x.shape) for x, k in zip(leaves, keys, strict=True)]
+    )
+    return model, params, jnp.asarray(char_ids)
+
+
+def test_bilm_equals_its_parts_composed_in_torch(bilm_and_inputs):
+    import torch
+
+    model, params, char_ids = bilm_and_inputs
+    out = model.apply({"params": params}, char_ids)
+    lengths = [4, 3]
+    tokens = torch.tensor(torch_char_cnn(params["token_encoder"], char_ids)) * torch.tensor(
+        np.asarray(out["mask"], np.float32)[..., None]
+    )
+    expected_layers = [torch.cat([tokens, tokens], -1)]
+    tops = {}
+    for direction in ("forward", "backward"):
+        x, outputs = tokens, []
+        for layer in range(2):
+            lstm = torch.nn.LSTM(4, 6, batch_first=True, proj_size=4)
+            state = lstm_params_to_torch({"layers_0_forward": params[f"{direction}_layers_{layer}"]})
+            lstm.load_state_dict({k: torch.tensor(v) for k, v in state.items()})
+            inputs = x if direction == "forward" else torch.stack([
+                torch.cat([x[r, : lengths[r]].flip(0), x[r, lengths[r] :]]) for r in range(2)])  # fmt: skip
+            packed = torch.nn.utils.rnn.pack_padded_sequence(inputs, lengths, batch_first=True, enforce_sorted=False)
+            h, _ = torch.nn.utils.rnn.pad_packed_sequence(lstm(packed)[0], batch_first=True, total_length=4)
+            if direction == "backward":
+                h = torch.stack([torch.cat([h[r, : lengths[r]].flip(0), h[r, lengths[r] :]]) for r in range(2)])
+            x = h + x if layer else h
+            outputs.append(x)
+        tops[direction] = outputs
+    for k in range(2):
+        expected_layers.append(torch.cat([tops["forward"][k], tops["backward"][k]], -1))
+    for ours, theirs in zip(out["layers"], expected_layers, strict=True):
+        real = np.asarray(out["mask"])
+        np.testing.assert_allclose(np.asarray(ours)[real], theirs.detach().numpy()[real], atol=1e-5)
+
+
+def test_bilm_loss_is_the_mean_of_both_directions_cross_entropies(bilm_and_inputs):
+    model, params, char_ids = bilm_and_inputs
+    out = model.apply({"params": params}, char_ids)
+    forward, backward = model.apply({"params": params}, out, method=ElmoBiLM.lm_logits)
+    word_ids = jnp.array([[1, 2, 3, 4], [5, 6, 7, 0]])
+    loss, parts = bilm_loss(forward, backward, word_ids, out["mask"])
+    lf, lb = jax.nn.log_softmax(forward), jax.nn.log_softmax(backward)
+    # Row 0: pairs (0,1), (1,2), (2,3); row 1: (0,1), (1,2); the padded 4th token of row 1 counts nowhere.
+    pairs = [(0, 0, 1), (0, 1, 2), (0, 2, 3), (1, 0, 1), (1, 1, 2)]
+    f = -np.mean([lf[r, a, word_ids[r, b]] for r, a, b in pairs])
+    b = -np.mean([lb[r, b_, word_ids[r, a]] for r, a, b_ in pairs])
+    np.testing.assert_allclose([parts["forward_loss"], parts["backward_loss"], loss], [f, b, (f + b) / 2], rtol=1e-6)
+
+
+def test_clipping_bounds_the_cell_and_the_projection():
+    model = ElmoBiLM(**SIZES, cell_clip=0.05, proj_clip=0.01)
+    char_ids = jnp.asarray(elmo_char_ids(["a", "b", "c"], 8))[None]
+    params = model.init(jax.random.key(0), char_ids)["params"]
+    params = jax.tree.map(lambda x: 5 * x, params)
+    out = model.apply({"params": params}, char_ids)
+    # The first layer is the clipped projection itself; the second adds its input (the residual).
+    assert np.abs(np.asarray(out["layers"][1])).max() <= 0.01 + 1e-7
