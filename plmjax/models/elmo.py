@@ -11,7 +11,6 @@ max_chars - 2), end-of-word], padded, every id shifted by one so that 0 is a pad
 """
 
 import flax.linen as nn
-import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -44,7 +43,8 @@ class ElmoBiLM(nn.Module):
     - "forward", "backward": the top layer of each direction [batch, tokens, projection_dim];
     - "mask": [batch, tokens], the real tokens.
 
-    `lm_logits(out)` gives each direction's word logits through the shared softmax.
+    `lm_logits(out)` gives each direction's word logits through the shared softmax; `language_model(char_ids)`
+    both at once (plmjax.objectives.BidirectionalLM trains it).
     """
 
     vocab_size: int
@@ -57,6 +57,7 @@ class ElmoBiLM(nn.Module):
     char_dim: int = 16
     filters: tuple[tuple[int, int], ...] = ELMO_FILTERS
     highway_layers: int = 2
+    max_chars: int = 50  # characters per token, begin/end of word included (ELMo's 50)
 
     def setup(self):
         self.token_encoder = CharCNNEncoder(
@@ -100,25 +101,15 @@ class ElmoBiLM(nn.Module):
             self.lm_logits(out)
         return out
 
+    def language_model(self, char_ids, deterministic: bool = True):
+        """(the representations as __call__ returns them, forward logits, backward logits) in one pass."""
+        out = self(char_ids, deterministic)
+        return (out, *self.lm_logits(out, deterministic))
+
+    def dummy_inputs(self, batch: int = 1, length: int = 8):
+        """Inputs for model.init (plmjax.models.init_params)."""
+        return jnp.ones((batch, length, self.max_chars), jnp.int32)
+
     def lm_logits(self, out, deterministic: bool = True):
         """(forward logits [batch, tokens, vocab]: word t + 1 from position t; backward: word t - 1)."""
         return tuple(self.softmax(self.drop(out[d], deterministic=deterministic)) for d in ("forward", "backward"))
-
-
-def bilm_loss(forward_logits, backward_logits, word_ids, mask):
-    """ELMo's objective: the mean of the forward LM's and the backward LM's token cross-entropies.
-
-    word_ids [batch, tokens] are the targets' vocabulary ids; position t of the forward LM predicts word t + 1,
-    position t of the backward LM word t - 1; only pairs where both positions are real tokens count.
-    Returns (loss, {"forward_loss", "backward_loss"}), each the mean over its counted positions (nats)."""
-
-    def direction_loss(logits, targets, counted):
-        log_probs = jax.nn.log_softmax(logits.astype(jnp.float32), axis=-1)
-        picked = jnp.take_along_axis(log_probs, targets[..., None], axis=-1)[..., 0]
-        counted = counted.astype(jnp.float32)
-        return -(picked * counted).sum() / jnp.maximum(counted.sum(), 1.0)
-
-    pairs = mask[:, :-1] & mask[:, 1:]
-    forward = direction_loss(forward_logits[:, :-1], word_ids[:, 1:], pairs)
-    backward = direction_loss(backward_logits[:, 1:], word_ids[:, :-1], pairs)
-    return (forward + backward) / 2, {"forward_loss": forward, "backward_loss": backward}

@@ -2,6 +2,7 @@
 trainer can take exact means over micro-batches and devices (see base.py)."""
 
 from plmjax.objectives.base import Objective, ratios, total_loss
+from plmjax.objectives.bilm import BidirectionalLM
 from plmjax.objectives.causal_lm import CausalLM
 from plmjax.objectives.classification import Classification
 from plmjax.objectives.distillation import Distillation, student_from_teacher
@@ -11,6 +12,7 @@ from plmjax.objectives.sentence_relation import MaskedLMWithSentenceRelation, Se
 from plmjax.objectives.seq2seq import Seq2SeqLM
 
 __all__ = [
+    "BidirectionalLM",
     "CausalLM",
     "Classification",
     "Distillation",

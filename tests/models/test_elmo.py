@@ -7,8 +7,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from plmjax.models.elmo import BEGIN_WORD, END_WORD, PADDING, ElmoBiLM, bilm_loss, elmo_char_ids
+from plmjax.models.elmo import BEGIN_WORD, END_WORD, PADDING, ElmoBiLM, elmo_char_ids
 from plmjax.models.lstm import lstm_params_to_torch
+from plmjax.objectives import BidirectionalLM
 from tests.models.test_char_cnn import FILTERS, torch_char_cnn
 
 SIZES = dict(vocab_size=11, projection_dim=4, cell_size=6, num_layers=2, char_dim=3, filters=FILTERS, dropout=0.0)
@@ -71,18 +72,25 @@ def test_bilm_equals_its_parts_composed_in_torch(bilm_and_inputs):
         np.testing.assert_allclose(np.asarray(ours)[real], theirs.detach().numpy()[real], atol=1e-5)
 
 
-def test_bilm_loss_is_the_mean_of_both_directions_cross_entropies(bilm_and_inputs):
+def test_bidirectional_lm_objective_is_both_directions_cross_entropies(bilm_and_inputs):
     model, params, char_ids = bilm_and_inputs
-    out = model.apply({"params": params}, char_ids)
-    forward, backward = model.apply({"params": params}, out, method=ElmoBiLM.lm_logits)
+    _, forward, backward = model.apply({"params": params}, char_ids, method=ElmoBiLM.language_model)
     word_ids = jnp.array([[1, 2, 3, 4], [5, 6, 7, 0]])
-    loss, parts = bilm_loss(forward, backward, word_ids, out["mask"])
+    objective = BidirectionalLM(model)
+    batch = {"char_ids": char_ids, "word_ids": word_ids}
+    terms, metrics = objective.loss_and_metrics(params, batch)
     lf, lb = jax.nn.log_softmax(forward), jax.nn.log_softmax(backward)
     # Row 0: pairs (0,1), (1,2), (2,3); row 1: (0,1), (1,2); the padded 4th token of row 1 counts nowhere.
     pairs = [(0, 0, 1), (0, 1, 2), (0, 2, 3), (1, 0, 1), (1, 1, 2)]
-    f = -np.mean([lf[r, a, word_ids[r, b]] for r, a, b in pairs])
-    b = -np.mean([lb[r, b_, word_ids[r, a]] for r, a, b_ in pairs])
-    np.testing.assert_allclose([parts["forward_loss"], parts["backward_loss"], loss], [f, b, (f + b) / 2], rtol=1e-6)
+    f = -sum(lf[r, a, word_ids[r, b]] for r, a, b in pairs)
+    b = -sum(lb[r, b_, word_ids[r, a]] for r, a, b_ in pairs)
+    np.testing.assert_allclose([terms["forward_lm"][0], terms["backward_lm"][0]], [f, b], rtol=1e-6)
+    assert float(terms["forward_lm"][1]) == 5 == float(objective.term_counts(batch)["backward_lm"])
+    np.testing.assert_allclose(objective.loss(params, batch), (f + b) / 10, rtol=1e-6)
+    # A padding row (weight 0) counts nowhere.
+    padded = {**batch, "weights": jnp.array([1.0, 0.0])}
+    assert float(objective.term_counts(padded)["forward_lm"]) == 3
+    assert set(metrics) == {"forward_accuracy", "backward_accuracy"}
 
 
 def test_clipping_bounds_the_cell_and_the_projection():
