@@ -25,6 +25,16 @@ from plmjax.models.init import uniform_init
 LSTM_AXES = ("lstm_in", "lstm_hidden", "lstm_gates")
 
 
+def lstm_cell_update(gates, c, cell_clip: float | None = None):
+    """torch's LSTM arithmetic for one step: gates = x W_ih + b_ih + h W_hh + b_hh in the order (input, forget,
+    cell, output) -> (the new h before any projection, the new c); cell_clip bounds c (ELMo's cell)."""
+    i, f, g, o = jnp.split(gates, 4, axis=-1)
+    c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
+    if cell_clip is not None:
+        c = jnp.clip(c, -cell_clip, cell_clip)
+    return jax.nn.sigmoid(o) * jnp.tanh(c), c
+
+
 class LSTMDirection(nn.Module):
     """One direction of one LSTM layer: torch's gates (input, forget, cell, output), init and parameters.
 
@@ -75,11 +85,7 @@ class LSTMDirection(nn.Module):
         def step(state, step_inputs):
             h, c = state
             x_gate, real = step_inputs
-            i, f, g, o = jnp.split(x_gate + h @ hidden_kernel, 4, axis=-1)
-            new_c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
-            if self.cell_clip is not None:
-                new_c = jnp.clip(new_c, -self.cell_clip, self.cell_clip)
-            new_h = jax.nn.sigmoid(o) * jnp.tanh(new_c)
+            new_h, new_c = lstm_cell_update(x_gate + h @ hidden_kernel, c, self.cell_clip)
             if projection is not None:
                 new_h = new_h @ projection
                 if self.proj_clip is not None:
