@@ -72,10 +72,12 @@ def ratios(pairs: Terms) -> dict[str, jax.Array]:
 
 
 def row_weights(batch) -> jax.Array:
-    """batch["weights"] [batch] (0 for padding rows) in float32; all ones when the batch has none."""
+    """batch["weights"] [batch] (0 for padding rows) in float32; all ones when the batch has none (as many as
+    the batch's rows: its input_ids', or its first array's, for batches without input_ids such as ELMo's)."""
     if "weights" in batch:
         return batch["weights"].astype(jnp.float32)
-    return jnp.ones(batch["input_ids"].shape[:1], jnp.float32)
+    rows = batch["input_ids"] if "input_ids" in batch else next(iter(batch.values()))
+    return jnp.ones(rows.shape[:1], jnp.float32)
 
 
 def token_weights(batch, key: str) -> jax.Array:

@@ -18,8 +18,7 @@ from plmjax.objectives.base import Objective, accuracy, cross_entropy, dropout_r
 def pair_weights(batch) -> jnp.ndarray:
     """[batch, tokens - 1]: 1 where tokens t and t + 1 are both real (in a real row)."""
     real = (batch["char_ids"] > 0).any(axis=-1)
-    rows = row_weights(batch) if "weights" in batch else jnp.ones(real.shape[:1], jnp.float32)
-    return (real[:, :-1] & real[:, 1:]).astype(jnp.float32) * rows[:, None]
+    return (real[:, :-1] & real[:, 1:]).astype(jnp.float32) * row_weights(batch)[:, None]
 
 
 @dataclasses.dataclass(frozen=True)
