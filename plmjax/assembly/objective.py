@@ -198,7 +198,7 @@ def build(
     elif o.name == "mlm":
         objective = objectives.MaskedLM(model, max_predictions)
     elif o.name == "clm":
-        objective = objectives.CausalLM(model)
+        objective = objectives.CausalLM(model, config.data.max_length, o.eval_memory_length)
     else:
         objective = objectives.Seq2SeqLM(model)
     return ObjectiveSetup(objective, model, {"": model}, config.seed, base=base)

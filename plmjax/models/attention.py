@@ -16,6 +16,7 @@ import jax.numpy as jnp
 
 from plmjax.models.config import TransformerConfig
 from plmjax.models.layers import dense
+from plmjax.models.relative_positions import relative_scores
 
 
 def bias_from_mask(keep: jax.Array, dtype) -> jax.Array:
@@ -109,9 +110,23 @@ class MultiHeadAttention(nn.Module):
     config: TransformerConfig
 
     @nn.compact
-    def __call__(self, x, bias, deterministic=True, key_value_states=None, cache_offset=None, extras=None):
+    def __call__(
+        self,
+        x,
+        bias,
+        deterministic=True,
+        key_value_states=None,
+        cache_offset=None,
+        extras=None,
+        memory=None,
+        relative=None,
+    ):
         """extras: the methods' per-layer values for their self_attention_kv hooks (config.peft.layer_extras;
-        prefix tuning's MLP output). Self-attention runs those hooks on its keys, values and bias."""
+        prefix tuning's MLP output). Self-attention runs those hooks on its keys, values and bias.
+
+        memory: [batch, memory slots, hidden] states in front of x that self-attention also reads as keys and
+        values (Transformer-XL's recurrence); relative: the stack's distance sinusoids, for relative
+        attention (plmjax.models.relative_positions)."""
         c = self.config
         batch, length, _ = x.shape
         heads, head_dim = c.num_heads, c.head_dim
@@ -121,12 +136,15 @@ class MultiHeadAttention(nn.Module):
             over (batch, heads) as the arrays lie, and the decoding cache is read as it is stored. In the
             [batch, length, heads, head_dim] order XLA copied the whole key/value cache into this order in
             every layer at every decoding step (17% of a GPT-2 small decoding step on CPU)."""
-            y = dense(c, heads * head_dim, ("embed", "heads"), name, use_bias=c.use_bias)(inputs)
+            y = dense(c, heads * head_dim, ("embed", "heads"), name, use_bias=c.attention_bias_terms)(inputs)
             return y.reshape(inputs.shape[0], inputs.shape[1], heads, head_dim).transpose(0, 2, 1, 3)
 
         query = project("query", x)
         if key_value_states is None:
-            key, value = project("key", x), project("value", x)
+            if memory is not None and cache_offset is not None:
+                raise ValueError("attention takes a segment memory or a decoding cache, not both")
+            keys_in = x if memory is None else jnp.concatenate([memory.astype(x.dtype), x], axis=1)
+            key, value = project("key", keys_in), project("value", keys_in)
             if cache_offset is not None:
                 key, value = self._write_cache(key, value, cache_offset, bias.shape[-1])
             key, value, bias = c.peft.self_attention_kv(self, key, value, bias, extras)
@@ -139,10 +157,15 @@ class MultiHeadAttention(nn.Module):
                 self.put_variable("cache", "cross_key", key)
                 self.put_variable("cache", "cross_value", value)
 
-        if c.scale_attention:
-            # Scale the query rather than the scores: fewer multiplies, same result.
-            query = query * jnp.asarray(1.0 / math.sqrt(head_dim), query.dtype)
-        scores = jnp.einsum("bhqd,bhkd->bhqk", query, key).astype(jnp.float32)
+        if relative is not None:
+            scores = relative_scores(self, c, query, key, relative, project)
+            if c.scale_attention:
+                scores = scores * (1.0 / math.sqrt(head_dim))
+        else:
+            if c.scale_attention:
+                # Scale the query rather than the scores: fewer multiplies, same result.
+                query = query * jnp.asarray(1.0 / math.sqrt(head_dim), query.dtype)
+            scores = jnp.einsum("bhqd,bhkd->bhqk", query, key).astype(jnp.float32)
         if bias is not None:
             scores = scores + bias.astype(jnp.float32)
         # Softmax in float32 even under bfloat16 compute: it is where low precision hurts.
@@ -150,7 +173,8 @@ class MultiHeadAttention(nn.Module):
         probs = nn.Dropout(c.attention_dropout)(probs, deterministic=deterministic).astype(value.dtype)
         context = jnp.einsum("bhqk,bhkd->bhqd", probs, value).transpose(0, 2, 1, 3)
         context = context.reshape(batch, length, heads * head_dim)
-        return dense(c, c.hidden_size, ("heads", "embed"), "output", use_bias=c.use_bias)(context), probs
+        output = dense(c, c.hidden_size, ("heads", "embed"), "output", use_bias=c.attention_bias_terms)(context)
+        return output, probs
 
     def _write_cache(self, key, value, offset, cache_length: int):
         """Store this chunk at slot `offset` of [batch, heads, cache_length, head_dim] buffers; return them."""

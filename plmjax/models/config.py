@@ -9,11 +9,11 @@ from plmjax.models.activations import activation
 from plmjax.models.hooks import PeftConfig
 
 ENCODER_FAMILIES = ("bert", "roberta", "albert", "electra", "distilbert", "mpnet")
-DECODER_FAMILIES = ("gpt2",)
+DECODER_FAMILIES = ("gpt2", "transfo_xl")
 SEQ2SEQ_FAMILIES = ("bart", "t5")
 FAMILIES = ENCODER_FAMILIES + DECODER_FAMILIES + SEQ2SEQ_FAMILIES
 NORM_TYPES = ("layernorm", "rmsnorm")
-POSITION_EMBEDDING_TYPES = ("absolute", "relative_buckets", "absolute+relative_buckets")
+POSITION_EMBEDDING_TYPES = ("absolute", "relative_buckets", "absolute+relative_buckets", "relative_sinusoid")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,6 +67,8 @@ class TransformerConfig:
     pre_norm: bool = False
     # Biases on the attention and feed-forward projections (T5 has none).
     use_bias: bool = True
+    # Biases on the attention projections alone (Transformer-XL and XLNet have none, but feed-forward biases).
+    attention_projection_bias: bool = True
     # Gated feed-forward: act(x W_0) * (x W_1) then W_out (T5 v1.1 gated-gelu).
     gated_mlp: bool = False
     # Attention head width; None means hidden_size // num_heads (T5 sets d_kv independently).
@@ -76,8 +78,15 @@ class TransformerConfig:
 
     # --- Embeddings ---
     # "absolute": learned position embeddings; "relative_buckets": T5's bucketed relative attention bias,
-    # computed once per stack and shared by its layers; "absolute+relative_buckets": both (MPNet).
+    # computed once per stack and shared by its layers; "absolute+relative_buckets": both (MPNet);
+    # "relative_sinusoid": Transformer-XL's sinusoids of query-key distances, projected in every layer, with
+    # learned content and position biases per layer (plmjax.models.relative_positions).
     position_embedding_type: str = "absolute"
+    # Transformer-XL's segment recurrence: each layer also attends to the last memory_length hidden states of
+    # earlier segments (the model takes and returns them; no gradient flows into them). 0: no memory.
+    memory_length: int = 0
+    # Distances above this share its sinusoid (Transformer-XL's clamp_len); None: no clamp.
+    clamp_length: int | None = None
     relative_attention_num_buckets: int = 32
     relative_attention_max_distance: int = 128
     # Added to position ids before the lookup (BART's learned positions start at 2).
@@ -123,6 +132,11 @@ class TransformerConfig:
             )
         if self.num_layers % self.hidden_groups:
             raise ValueError(f"num_layers {self.num_layers} is not divisible by num_hidden_groups {self.hidden_groups}")
+        if self.memory_length and not self.has_relative_sinusoids:
+            raise ValueError(
+                "memory_length > 0 needs position_embedding_type='relative_sinusoid': absolute positions "
+                "cannot tell a segment's tokens from the memory's"
+            )
         for name in ("dtype", "param_dtype"):
             if getattr(self, name) not in ("float32", "bfloat16", "float16"):
                 raise ValueError(f"{name}={getattr(self, name)!r}; choose float32, bfloat16 or float16")
@@ -143,6 +157,16 @@ class TransformerConfig:
     def has_relative_bias(self) -> bool:
         """A bucketed relative position bias on the attention scores, one table per stack."""
         return self.position_embedding_type in ("relative_buckets", "absolute+relative_buckets")
+
+    @property
+    def has_relative_sinusoids(self) -> bool:
+        """Transformer-XL's relative attention: sinusoids of distances, content and position biases."""
+        return self.position_embedding_type == "relative_sinusoid"
+
+    @property
+    def attention_bias_terms(self) -> bool:
+        """Whether the attention projections have biases."""
+        return self.use_bias and self.attention_projection_bias
 
     @property
     def is_encoder_decoder(self) -> bool:

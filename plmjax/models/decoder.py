@@ -1,5 +1,6 @@
-"""The decoder-only family (GPT-2): a causal pre-norm stack with a language-model or a sequence
-classification head. Layers, attention and embeddings are the encoder family's, set by config fields."""
+"""The decoder-only families: GPT-2 (a causal pre-norm stack with a language-model or a sequence classification
+head) and Transformer-XL (post-norm, relative attention and a segment memory). Layers, attention and embeddings
+are the encoder family's, set by config fields."""
 
 import flax.linen as nn
 import jax.numpy as jnp
@@ -9,9 +10,10 @@ from plmjax.models.config import TransformerConfig
 from plmjax.models.heads import check_head, untied_lm_head
 from plmjax.models.layers import Embeddings, dense
 from plmjax.models.outputs import ModelOutput
+from plmjax.models.segment_memory import SegmentMemory, empty_memory, next_memory
 from plmjax.models.stack import TransformerStack
 
-HEADS_BY_FAMILY = {"gpt2": (None, "lm", "classification")}
+HEADS_BY_FAMILY = {"gpt2": (None, "lm", "classification"), "transfo_xl": (None, "lm")}
 
 
 def last_token_index(input_ids, pad_token_id: int | None):
@@ -60,17 +62,31 @@ class DecoderModel(nn.Module):
         output_attentions: bool = False,
         cache_offset=None,
         logits_to_keep: int | None = None,
+        memory: SegmentMemory | None = None,
     ) -> ModelOutput:
         """logits_to_keep: LM logits of the last n positions only (generation needs the last one; the vocabulary
-        projection dominates a prompt's cost)."""
+        projection dominates a prompt's cost).
+
+        memory: with config.memory_length > 0 (Transformer-XL), the earlier segments' memory (None: the first
+        segment, an empty one); the output's `memory` is the next segment's."""
         c, head = self.config, self.head
         batch, length = input_ids.shape
         soft = c.peft.leading_tokens  # soft prompt tokens the model puts in front of the input
-        if soft and cache_offset is not None:
-            raise NotImplementedError("a soft prompt in front of the input does not decode with the cache yet")
+        if soft and (cache_offset is not None or c.memory_length):
+            raise NotImplementedError("a soft prompt in front of the input decodes with no cache or memory yet")
         length += soft
         attention_mask = c.peft.input_mask(attention_mask)
-        if cache_offset is None:
+        if memory is not None and not c.memory_length:
+            raise ValueError("a memory was given to a model with memory_length 0")
+        if c.memory_length:
+            if cache_offset is not None:
+                raise ValueError("a model with a segment memory decodes without a key/value cache")
+            memory = empty_memory(c, batch) if memory is None else memory
+            segment_mask = jnp.ones((batch, length), jnp.int32) if attention_mask is None else attention_mask
+            keys_mask = jnp.concatenate([memory.mask, segment_mask.astype(memory.mask.dtype)], axis=1)
+            query_positions = memory.slots + jnp.arange(length)
+            bias = causal_bias(keys_mask, query_positions, keys_mask.shape[1], batch, c.compute_dtype)
+        elif cache_offset is None:
             query_positions, num_keys = jnp.arange(length), length
         else:
             if attention_mask is None:
@@ -78,10 +94,15 @@ class DecoderModel(nn.Module):
             query_positions, num_keys = cache_offset + jnp.arange(length), attention_mask.shape[1]
             if position_ids is None:
                 position_ids = query_positions[None, :]
-        bias = causal_bias(attention_mask, query_positions, num_keys, batch, c.compute_dtype)
+        if not c.memory_length:
+            bias = causal_bias(attention_mask, query_positions, num_keys, batch, c.compute_dtype)
         extras = c.peft.model_extras(self)
         x = self.embeddings(input_ids, position_ids=position_ids, deterministic=deterministic, extras=extras)
-        hidden, hidden_states, attentions = self.decoder(x, bias, deterministic, cache_offset=cache_offset)
+        hidden, hidden_states, attentions = self.decoder(
+            x, bias, deterministic, cache_offset=cache_offset, memories=None if memory is None else memory.states
+        )
+        if memory is not None:
+            memory = next_memory(memory, hidden_states[:-1], segment_mask)
 
         logits = None
         if head == "lm":
@@ -95,6 +116,7 @@ class DecoderModel(nn.Module):
             logits=logits,
             hidden_states=hidden_states if output_hidden_states else None,
             attentions=attentions if output_attentions else None,
+            memory=memory,
         )
 
     def dummy_inputs(self, batch: int = 1, length: int = 8):

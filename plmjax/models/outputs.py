@@ -16,6 +16,8 @@ class ModelOutput:
     attentions: every layer's attention probabilities [batch, heads, query, key] (when asked for); the
         decoder's self-attention in an encoder-decoder.
     encoder_last_hidden_state, encoder_hidden_states, encoder_attentions: the encoder's, in an encoder-decoder.
+    memory: the next segment's memory (plmjax.models.segment_memory.SegmentMemory) of a model with
+        memory_length > 0.
     """
 
     last_hidden_state: jax.Array
@@ -29,3 +31,4 @@ class ModelOutput:
     encoder_last_hidden_state: jax.Array | None = None
     encoder_hidden_states: tuple[jax.Array, ...] | None = None
     encoder_attentions: tuple[jax.Array, ...] | None = None
+    memory: object | None = None

@@ -90,6 +90,36 @@ _BART = dict(
     final_logits_bias=True,
     classifier_activation="tanh",
 )
+# What makes a Transformer Transformer-XL's (Dai et al. 2019): post-norm layers without attention biases, ReLU
+# feed-forward with dropout inside it, no absolute positions but relative attention over sinusoids of distances,
+# embeddings scaled by sqrt(hidden) with no norm, and a segment memory (plmjax.models.segment_memory).
+TRANSFORMER_XL_ARCHITECTURE = dict(
+    family="transfo_xl",
+    position_embedding_type="relative_sinusoid",
+    attention_projection_bias=False,
+    hidden_act="relu",
+    scale_embedding=True,
+    embedding_norm=False,
+    type_vocab_size=0,
+    pad_token_id=None,
+    has_pooler=False,
+    layer_norm_eps=1e-5,
+)
+# The paper's WikiText-103 base model (16 layers, d 410, 10 heads of 41, inner 2100, memory 150).
+_TRANSFORMER_XL_BASE = dict(
+    TRANSFORMER_XL_ARCHITECTURE,
+    vocab_size=267735,
+    hidden_size=410,
+    num_layers=16,
+    num_heads=10,
+    attention_head_dim=41,
+    intermediate_size=2100,
+    hidden_dropout=0.1,
+    activation_dropout=0.1,
+    attention_dropout=0.0,
+    memory_length=150,
+    clamp_length=1000,
+)
 # What makes a Transformer T5's, whatever its size or version (plmjax.hf.families.t5 reads it too).
 T5_ARCHITECTURE = dict(
     norm_type="rmsnorm",
@@ -137,6 +167,7 @@ PRESETS = {
     "mpnet-base": dict(_MPNET),
     "gpt2": dict(_GPT2),
     "gpt2-medium": dict(_GPT2, hidden_size=1024, num_layers=24, num_heads=16, intermediate_size=4096),
+    "transfo-xl-base": dict(_TRANSFORMER_XL_BASE),
     "bart-base": dict(_BART, hidden_size=768, num_layers=6, num_heads=12, intermediate_size=3072),
     "bart-large": dict(_BART, hidden_size=1024, num_layers=12, num_heads=16, intermediate_size=4096),
     "t5-small": dict(_T5, hidden_size=512, num_layers=6, num_heads=8, intermediate_size=2048),

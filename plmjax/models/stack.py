@@ -11,6 +11,7 @@ import jax.numpy as jnp
 from plmjax.models.attention import MultiHeadAttention, RelativePositionBias
 from plmjax.models.config import TransformerConfig
 from plmjax.models.layers import FeedForward, layer_norm
+from plmjax.models.relative_positions import distance_sinusoids
 
 
 class TransformerLayer(nn.Module):
@@ -19,27 +20,40 @@ class TransformerLayer(nn.Module):
 
     @nn.compact
     def __call__(
-        self, x, bias, deterministic=True, encoder_hidden=None, cross_bias=None, cache_offset=None, extras=None
+        self,
+        x,
+        bias,
+        deterministic=True,
+        encoder_hidden=None,
+        cross_bias=None,
+        cache_offset=None,
+        extras=None,
+        memory=None,
+        relative=None,
     ):
+        """memory: earlier segments' inputs to this layer, which self-attention also reads (Transformer-XL);
+        relative: the stack's distance sinusoids for relative attention."""
         c = self.config
         dropout = nn.Dropout(c.hidden_dropout)
 
-        def residual(x, norm_name, branch):
-            norm = layer_norm(c, norm_name)
+        def residual(x, norm, branch):
             if c.pre_norm:
                 return x + branch(norm(x))
             return norm(x + branch(x))
 
         probs = None
+        attention_norm = layer_norm(c, "attention_norm")
+        if memory is not None and c.pre_norm:
+            memory = attention_norm(memory)  # keys and values from the memory are normalised as the input's
 
         def self_attention(h):
             nonlocal probs
             h, probs = MultiHeadAttention(c, name="attention")(
-                h, bias, deterministic, cache_offset=cache_offset, extras=extras
+                h, bias, deterministic, cache_offset=cache_offset, extras=extras, memory=memory, relative=relative
             )
             return c.peft.after_branch(self, "attention", dropout(h, deterministic=deterministic))
 
-        x = residual(x, "attention_norm", self_attention)
+        x = residual(x, attention_norm, self_attention)
         if self.cross_attention:
 
             def cross_attention(h):
@@ -48,13 +62,13 @@ class TransformerLayer(nn.Module):
                 )
                 return dropout(h, deterministic=deterministic)
 
-            x = residual(x, "cross_attention_norm", cross_attention)
+            x = residual(x, layer_norm(c, "cross_attention_norm"), cross_attention)
 
         def feed_forward(h):
             # FeedForward applies its own output dropout.
             return c.peft.after_branch(self, "mlp", FeedForward(c, name="mlp")(h, deterministic))
 
-        x = residual(x, "mlp_norm", feed_forward)
+        x = residual(x, layer_norm(c, "mlp_norm"), feed_forward)
         return x, probs
 
 
@@ -84,6 +98,8 @@ class TransformerStack(nn.Module):
             self.relative_position_bias = RelativePositionBias(c, bidirectional=not self.decoder)
         if c.pre_norm:
             self.final_norm = layer_norm(c, "final_norm")
+        if c.has_relative_sinusoids:
+            self.relative_dropout = nn.Dropout(c.hidden_dropout)
         # Modules the methods add to the stack (prefix tuning's MLP), as attributes under their names.
         for name, module in c.peft.stack_modules(c, len(self.layers)).items():
             setattr(self, name, module)
@@ -124,15 +140,33 @@ class TransformerStack(nn.Module):
         # The methods' values for each distinct layer (prefix tuning's MLP: every layer's (key, value) prefix).
         return bias, self.config.peft.layer_extras(self, len(self.layers))
 
-    def __call__(self, x, bias, deterministic=True, encoder_hidden=None, cross_bias=None, cache_offset=None):
+    def relative_sinusoids(self, queries: int, keys: int, deterministic: bool):
+        """The distance sinusoids every layer's relative attention projects (relative_positions), with
+        dropout: distances keys .. 0 for a decoder, keys .. 1 - queries for an encoder."""
+        c = self.config
+        last = 0 if self.decoder else 1 - queries
+        positions = distance_sinusoids(keys, last, c.hidden_size, c.clamp_length).astype(c.compute_dtype)
+        return self.relative_dropout(positions, deterministic=deterministic)
+
+    def __call__(
+        self, x, bias, deterministic=True, encoder_hidden=None, cross_bias=None, cache_offset=None, memories=None
+    ):
         """bias: additive self-attention bias [batch, 1, queries, keys] or None; with cache_offset its key axis
-        spans the whole cache. Returns (output, hidden states per layer application, attention probabilities)."""
+        spans the whole cache. memories: one [batch, slots, hidden] array per layer application, the inputs
+        that layer saw in earlier segments (Transformer-XL; the bias covers their slots first). Returns
+        (output, hidden states per layer application, attention probabilities); hidden_states[i] is layer
+        application i's input, so the next segment's memories come from them."""
         bias, extras = self.attention_inputs(x, bias, cache_offset)
+        relative = None
+        if self.config.has_relative_sinusoids:
+            slots = 0 if memories is None else memories[0].shape[1]
+            relative = self.relative_sinusoids(x.shape[1], slots + x.shape[1], deterministic)
         hidden_states, attentions = [x], []
         for application in range(self.num_applications):
             index = self.layer_index(application)
+            memory = None if memories is None else memories[application]
             x, probs = self.layers[index](
-                x, bias, deterministic, encoder_hidden, cross_bias, cache_offset, extras[index]
+                x, bias, deterministic, encoder_hidden, cross_bias, cache_offset, extras[index], memory, relative
             )
             # One entry per layer application (as transformers 5 reports ALBERT's inner layers).
             hidden_states.append(x)

@@ -42,6 +42,17 @@ class Objective:
         terms, metrics = self.loss_and_metrics(params, batch, rng, deterministic=True)
         return terms, metrics, {}
 
+    def initial_carry(self, batch_size: int):
+        """What the objective carries from one train step to the next, for a global batch of batch_size rows
+        (Transformer-XL's segment memory; each leaf has the batch on its first axis); None: nothing."""
+        return None
+
+    def carried_loss_and_metrics(self, params, batch, carry, rng=None, deterministic: bool = True):
+        """(terms, metrics, the next step's carry): the train step's call. Objectives without a carry pass it
+        through."""
+        terms, metrics = self.loss_and_metrics(params, batch, rng, deterministic)
+        return terms, metrics, carry
+
     def at_step(self, step) -> "Objective":
         """The objective of train step `step` (traced): itself, unless its loss changes with the step (BERxiT's
         alternating early-exit fine-tuning)."""

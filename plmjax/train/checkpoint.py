@@ -80,7 +80,11 @@ def check_compatible(directory: str, step: int, saved: dict, current: dict) -> N
 
 
 def _state_tree(state: TrainState) -> dict:
-    return {"step": state.step, "trainable": state.trainable, "opt_state": state.opt_state, "rng": state.rng}
+    tree = {"step": state.step, "trainable": state.trainable, "opt_state": state.opt_state, "rng": state.rng}
+    if state.carry is not None:
+        # As a list of leaves: orbax stores plain containers; the state's own structure rebuilds it on restore.
+        tree["carry"] = jax.tree.leaves(state.carry)
+    return tree
 
 
 class RunCheckpoints:
@@ -139,7 +143,12 @@ class RunCheckpoints:
             ),
         )
         tree = restored["state"]
-        state = TrainState(step=tree["step"], trainable=tree["trainable"], opt_state=tree["opt_state"], rng=tree["rng"])
+        carry = None
+        if abstract_state.carry is not None:
+            carry = jax.tree.unflatten(jax.tree.structure(abstract_state.carry), tree["carry"])
+        state = TrainState(
+            step=tree["step"], trainable=tree["trainable"], opt_state=tree["opt_state"], rng=tree["rng"], carry=carry
+        )
         return state, restored["data"]["iterator"]
 
     def wait(self) -> None:

@@ -69,7 +69,9 @@ def default_config() -> ml_collections.ConfigDict:
     c.data.tokenizer_lowercase = True  # wordpiece
     c.data.tokenizer_extra_ids = 0  # T5 sentinels <extra_id_N> (span corruption needs them: 100)
     # epochs: shuffled passes over the built examples; random_windows (clm): max_length-token windows at random
-    # offsets of the token stream each step (nanoGPT's get_batch).
+    # offsets of the token stream each step (nanoGPT's get_batch); segments (clm with a segment memory,
+    # Transformer-XL): the stream cut into batch_size parallel streams, each step the next max_length tokens
+    # of every one, evaluation the held-out stream in eval_batch_size whole streams.
     c.data.sampling = "epochs"
     c.data.eval_batches = 0  # pretraining: held-out batches per evaluation (0: the whole split; windows: 20)
     c.data.eval_train_batches = 0  # pretraining: also the loss on this many training batches ("train_eval")
@@ -88,6 +90,8 @@ def default_config() -> ml_collections.ConfigDict:
     c.objective.mask_unit = "token"
     c.objective.mask_prob = 0.15
     c.objective.max_predictions = 0  # vocabulary logits at this many selected positions per row (0: everywhere)
+    # clm with a segment memory (Transformer-XL): memory slots at evaluation (0: the model's memory_length)
+    c.objective.eval_memory_length = 0
     c.objective.bart = ml_collections.ConfigDict(
         dict(
             infill_ratio=0.3,

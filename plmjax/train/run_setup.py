@@ -69,7 +69,14 @@ class Run:
         step, rng = sharding.put_host_tree(
             (np.zeros((), np.int32), np.asarray(rng)), (self.state_shardings.step, self.state_shardings.rng)
         )
-        return TrainState(step=step, trainable=trainable, opt_state=init_optimizer(trainable), rng=rng), frozen
+        carry = self.initial_carry()
+        state = TrainState(step=step, trainable=trainable, opt_state=init_optimizer(trainable), rng=rng, carry=carry)
+        return state, frozen
+
+    def initial_carry(self):
+        """The objective's carry at step 0 (None for most), laid out as the state's."""
+        batch_size = self.config.data.batch_size
+        return jax.jit(lambda: self.setup.objective.initial_carry(batch_size), out_shardings=self.state_shardings.carry)()
 
     def compile_train_step_in_background(self, batch) -> concurrent.futures.Future:
         """Compile the train step for `batch`'s shapes in a thread; `.result()` waits (and re-raises its error).
@@ -161,14 +168,19 @@ def prepare(config, workdir: str) -> Run:
     abstract_opt = jax.eval_shape(optimizer.init, abstract_trainable)
     opt_shardings = sharding.state_shardings_like(mesh, abstract_opt, abstract_trainable, trainable_shardings)
     replicated = sharding.replicated(mesh)
+    batch_sharding = sharding.batch_sharding(mesh)
+    # The objective's carry (a segment memory) has the batch on its first axis: it lies as the batches do.
+    abstract_carry = jax.eval_shape(lambda: setup.objective.initial_carry(config.data.batch_size))
+    carry_shardings = jax.tree.map(lambda _: batch_sharding, abstract_carry)
     state_shardings = TrainState(
-        step=replicated, trainable=trainable_shardings, opt_state=opt_shardings, rng=replicated
+        step=replicated, trainable=trainable_shardings, opt_state=opt_shardings, rng=replicated, carry=carry_shardings
     )
     shapes = TrainState(
         step=jax.ShapeDtypeStruct((), jnp.int32),
         trainable=abstract_trainable,
         opt_state=abstract_opt,
         rng=jax.ShapeDtypeStruct((2,), jnp.uint32),
+        carry=abstract_carry,
     )
     abstract_state = _with_shardings(shapes, state_shardings)
     num_frozen = partition.num_params(abstract_frozen)
@@ -180,7 +192,6 @@ def prepare(config, workdir: str) -> Run:
         "num_frozen": num_frozen,
         "trainable_rules": [list(rule) for rule in rules],
     }
-    batch_sharding = sharding.batch_sharding(mesh)
     train_step = jax.jit(
         make_objective_train_step(setup.objective, optimizer, c.accumulate_steps),
         in_shardings=(state_shardings, frozen_shardings, batch_sharding),

@@ -5,7 +5,14 @@ plmjax.data.pretraining.run_data and .batches) give the loop the same things: tr
 on the validation (and, for pretraining, training) split, the sizes, steps per epoch and selection metric.
 """
 
-from plmjax.data.pretraining.batches import EVAL_SEED_OFFSET, ExampleBatches, RandomWindows, local_rows, make_collator
+from plmjax.data.pretraining.batches import (
+    EVAL_SEED_OFFSET,
+    ConsecutiveSegments,
+    ExampleBatches,
+    RandomWindows,
+    local_rows,
+    make_collator,
+)
 from plmjax.data.pretraining.run_data import stream
 from plmjax.data.task_inputs import RunData, batch_iterator
 from plmjax.train.evaluate import evaluate_objective
@@ -58,12 +65,13 @@ class PretrainingSource:
     def __init__(self, config, data, term_weights: dict):
         self.config, self.data, self.term_weights = config, data, term_weights
         c = config.data
-        self.windows = c.sampling == "random_windows"
-        if c.sampling not in ("epochs", "random_windows"):
-            raise ValueError(f"data.sampling={c.sampling!r}; choose epochs or random_windows")
+        self.sampling = c.sampling
+        self.windows = c.sampling in ("random_windows", "segments")  # samples of one token stream
+        if c.sampling not in ("epochs", "random_windows", "segments"):
+            raise ValueError(f"data.sampling={c.sampling!r}; choose epochs, random_windows or segments")
         if self.windows:
             if config.objective.name != "clm":
-                raise ValueError("data.sampling=random_windows is for the clm objective")
+                raise ValueError(f"data.sampling={c.sampling} is for the clm objective")
             separator = data.tokenizer.eos_token_id
             self.streams = {
                 "train": stream(data.train_documents, separator),
@@ -89,6 +97,9 @@ class PretrainingSource:
         c, config = self.config.data, self.config
         batch_size = c.batch_size if train else c.eval_batch_size
         seed = config.seed if train else config.seed + EVAL_SEED_OFFSET
+        if self.sampling == "segments":
+            tokens = self.streams["train" if split == "train" else "eval"]
+            return ConsecutiveSegments(tokens, c.max_length, batch_size, train=train)
         if self.windows:
             tokens = self.streams["train" if split == "train" else "eval"]
             return RandomWindows(tokens, c.max_length, batch_size, seed=seed, num_batches=max_batches)

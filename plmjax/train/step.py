@@ -36,17 +36,24 @@ def step_metrics(objective, terms, metrics) -> dict:
 def make_objective_train_step(objective, optimizer: optax.GradientTransformation, accumulate_steps: int = 1):
     """train_step(state, frozen, batch) -> (state, metrics); jit it with the state donated."""
     weights = objective.term_weights
+    if accumulate_steps > 1 and objective.initial_carry(accumulate_steps) is not None:
+        raise ValueError(
+            "train.accumulate_steps > 1 with an objective that carries state between steps (a segment memory): "
+            "each micro-batch would need its own; raise data.batch_size instead"
+        )
 
-    def loss(trainable, frozen, batch, rng, counts, step):
+    def loss(trainable, frozen, batch, rng, counts, step, carry=None):
         params = partition.merge(trainable, frozen)
-        terms, metrics = objective.at_step(step).loss_and_metrics(params, batch, rng, deterministic=False)
-        return total_loss(terms, weights, counts), (terms, metrics)
+        terms, metrics, carry = objective.at_step(step).carried_loss_and_metrics(
+            params, batch, carry, rng, deterministic=False
+        )
+        return total_loss(terms, weights, counts), (terms, metrics, carry)
 
     value_and_grad = jax.value_and_grad(loss, has_aux=True)
 
-    def accumulate(trainable, frozen, batch, rng, counts, step):
+    def accumulate(trainable, frozen, batch, rng, counts, step, carry):
         if accumulate_steps == 1:
-            return value_and_grad(trainable, frozen, batch, rng, counts, step)
+            return value_and_grad(trainable, frozen, batch, rng, counts, step, carry)
 
         # Micro-batch k takes rows k, k + accumulate_steps, ...: every device keeps an equal share of each.
         def micro(x):
@@ -67,12 +74,14 @@ def make_objective_train_step(objective, optimizer: optax.GradientTransformation
     def train_step(state: TrainState, frozen, batch):
         rng = jax.random.fold_in(jax.random.wrap_key_data(state.rng), state.step)
         counts = objective.term_counts(batch)
-        (_, (terms, metrics)), grads = accumulate(state.trainable, frozen, batch, rng, counts, state.step)
+        (_, (terms, metrics, carry)), grads = accumulate(
+            state.trainable, frozen, batch, rng, counts, state.step, state.carry
+        )
         updates, opt_state = optimizer.update(grads, state.opt_state, state.trainable)
         trainable = optax.apply_updates(state.trainable, updates)
         logged = step_metrics(objective, terms, metrics)
         logged.update(grad_norm=optax.global_norm(grads), **_batch_sizes(batch))
-        return state.replace(step=state.step + 1, trainable=trainable, opt_state=opt_state), logged
+        return state.replace(step=state.step + 1, trainable=trainable, opt_state=opt_state, carry=carry), logged
 
     return train_step
 

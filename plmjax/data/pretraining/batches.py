@@ -132,6 +132,54 @@ class ExampleBatches:
         self.epoch, self.position = int(state["epoch"]), int(state["position"])
 
 
+class ConsecutiveSegments:
+    """Transformer-XL's batches: `tokens` cut into batch_size parallel streams of equal length (the tail that does
+    not divide dropped), and batch k the k-th `length`-token segment of every stream (input_ids, and target_ids
+    one token later), so row r of consecutive batches continues the same text and a segment memory carries
+    over. Training cycles through the segments endlessly; evaluation (train=False) gives one batch holding
+    every stream whole (a multiple of `length` tokens), which the objective walks segment by segment."""
+
+    def __init__(self, tokens: np.ndarray, length: int, batch_size: int, *, train: bool = True):
+        tokens = np.asarray(tokens, np.int32)
+        per_stream = len(tokens) // batch_size
+        self.segments = (per_stream - 1) // length
+        if self.segments < 1:
+            raise ValueError(
+                f"{len(tokens)} tokens in {batch_size} streams leave no {length}-token segment (and its next token)"
+            )
+        self.streams = tokens[: per_stream * batch_size].reshape(batch_size, per_stream)
+        self.length, self.train = length, train
+        rows, first_row = local_rows(batch_size)
+        self.streams = self.streams[first_row : first_row + rows]
+        self.position = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> dict:
+        if self.train:
+            start, size = (self.position % self.segments) * self.length, self.length
+        elif self.position:
+            raise StopIteration
+        else:
+            start, size = 0, self.segments * self.length
+        self.position += 1
+        ones = np.ones((len(self.streams), size), np.int32)
+        return {
+            "input_ids": self.streams[:, start : start + size],
+            "attention_mask": ones,
+            "target_ids": self.streams[:, start + 1 : start + size + 1],
+            "target_weights": ones.astype(np.float32),
+            "weights": np.ones((len(self.streams),), np.float32),
+        }
+
+    def get_state(self) -> dict:
+        return {"position": self.position}
+
+    def set_state(self, state: dict) -> None:
+        self.position = int(state["position"])
+
+
 class RandomWindows:
     """Causal-LM batches of `length`-token windows of `tokens` at random offsets: input_ids = tokens[i:i+length],
     target_ids = tokens[i+1:i+length+1] (every position predicts, as nanoGPT). `num_batches` (evaluation):
