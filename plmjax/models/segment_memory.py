@@ -43,7 +43,7 @@ def next_memory(memory: SegmentMemory, layer_inputs, segment_mask) -> SegmentMem
     slots = memory.slots
     states = tuple(
         jax.lax.stop_gradient(jnp.concatenate([old, new.astype(old.dtype)], axis=1)[:, -slots:])
-        for old, new in zip(memory.states, layer_inputs)
+        for old, new in zip(memory.states, layer_inputs, strict=True)
     )
     mask = jnp.concatenate([memory.mask, segment_mask.astype(memory.mask.dtype)], axis=1)[:, -slots:]
     return SegmentMemory(states=states, mask=mask)

@@ -78,7 +78,7 @@ class CausalLM(Objective):
         if not self.has_memory or segment >= length:
             return super().evaluation(params, batch, rng)
         if length % segment:
-            raise ValueError(f"an evaluation batch of {length} tokens is not a whole number of {segment}-token segments")
+            raise ValueError(f"an evaluation batch of {length} tokens is not whole {segment}-token segments")
         slots = self.eval_memory_length or self.model.config.memory_length
         model = self.model.clone(config=self.model.config.replace(memory_length=slots))
         rows = batch["input_ids"].shape[0]

@@ -75,8 +75,8 @@ class Run:
 
     def initial_carry(self):
         """The objective's carry at step 0 (None for most), laid out as the state's."""
-        batch_size = self.config.data.batch_size
-        return jax.jit(lambda: self.setup.objective.initial_carry(batch_size), out_shardings=self.state_shardings.carry)()
+        batch_size, objective = self.config.data.batch_size, self.setup.objective
+        return jax.jit(lambda: objective.initial_carry(batch_size), out_shardings=self.state_shardings.carry)()
 
     def compile_train_step_in_background(self, batch) -> concurrent.futures.Future:
         """Compile the train step for `batch`'s shapes in a thread; `.result()` waits (and re-raises its error).

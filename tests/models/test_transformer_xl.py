@@ -118,7 +118,7 @@ def test_no_gradient_flows_into_the_memory():
 
     gradient = jax.jit(jax.grad(second_segment_loss), static_argnums=1)
     through, stopped = gradient(params, False), gradient(params, True)
-    for a, b in zip(jax.tree.leaves(through), jax.tree.leaves(stopped)):
+    for a, b in zip(jax.tree.leaves(through), jax.tree.leaves(stopped), strict=True):
         np.testing.assert_allclose(a, b, atol=1e-6)
 
 
