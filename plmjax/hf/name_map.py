@@ -8,7 +8,9 @@ bias, scale <-> weight, embedding <-> weight. A map entry may also name a single
 
 An entry's layout says how HF stores the tensor: "linear" (torch Linear, kernels transposed), "conv1d"
 (GPT-2's Conv1D, kernels stored [in, out] like plmjax) or "row" (a vector stored as [1, n], BART's
-final_logits_bias). An entry with a part (index, count) is one of count equal slices, along the output
+final_logits_bias), "heads_in" or "heads_out" (XLNet's [hidden, heads, head_dim] tensors, for a kernel
+[hidden, heads * head_dim] or [heads * head_dim, hidden]; the entry says how many heads). An entry with a part
+(index, count) is one of count equal slices, along the output
 features, of a fused HF tensor (GPT-2's c_attn holds query, key and value).
 
 HF names here are canonical: the backbone without its base-model prefix ("bert."), heads as they are.
@@ -27,7 +29,7 @@ BASE_COMPONENTS = ("backbone", "pooler")
 FINE_TUNING_HEADS = ("classifier", "token_classifier", "span")
 
 
-LAYOUTS = ("linear", "conv1d", "row")
+LAYOUTS = ("linear", "conv1d", "row", "heads_in", "heads_out")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,6 +38,7 @@ class Entry:
     hf_name: str
     layout: str = "linear"
     part: tuple[int, int] | None = None
+    heads: int = 0  # the heads of a "heads_in" or "heads_out" tensor
 
     def __post_init__(self):
         if self.layout not in LAYOUTS:
@@ -74,16 +77,23 @@ def entry_for(path: tuple[str, ...], modules: dict) -> tuple[Entry, str]:
     return entry, f"{entry.hf_name}.{LEAF_TO_HF[path[-1]]}"
 
 
-def to_hf_layout(path: tuple[str, ...], value: np.ndarray, layout: str = "linear") -> np.ndarray:
+def to_hf_layout(path: tuple[str, ...], value: np.ndarray, layout: str = "linear", heads: int = 0) -> np.ndarray:
     """plmjax Dense kernels are [in, out]; torch Linear weights are [out, in], Conv1D weights [in, out]."""
     if layout == "row":
         return value[None]
+    if layout == "heads_in":
+        return value.reshape(value.shape[0], heads, -1)
+    if layout == "heads_out":
+        return value.T.reshape(value.shape[1], heads, -1)
     return value.T if layout == "linear" and path[-1] == "kernel" and value.ndim == 2 else value
 
 
 def from_hf_layout(path: tuple[str, ...], value: np.ndarray, layout: str = "linear") -> np.ndarray:
     if layout == "row":
         return value[0] if value.ndim == 2 and value.shape[0] == 1 else value
+    if layout in ("heads_in", "heads_out") and value.ndim == 3:
+        kernel = value.reshape(value.shape[0], -1)
+        return kernel if layout == "heads_in" else kernel.T
     return value.T if layout == "linear" and path[-1] == "kernel" and value.ndim == 2 else value
 
 

@@ -130,11 +130,11 @@ def params_from_state_dict(spec: FamilySpec, model: nn.Module, state: dict, stri
         if name not in file_names:
             continue
         members = sorted(members, key=lambda member: member[1].part or (0, 1))
-        path, layout = members[0][0], members[0][1].layout
+        path, layout, heads = members[0][0], members[0][1].layout, members[0][1].heads
         value = from_hf_layout(path, state[file_names[name]], layout)
         want = fused_shape([abstract[p].shape for p, _ in members])
         if tuple(value.shape) != want:
-            hf_shape = tuple(to_hf_layout(path, np.zeros(want, np.int8), layout).shape)
+            hf_shape = tuple(to_hf_layout(path, np.zeros(want, np.int8), layout, heads).shape)
             problems.append(
                 f"{file_names[name]} has shape {tuple(state[file_names[name]].shape)} but the model needs "
                 f"{hf_shape} (plmjax parameter {', '.join('/'.join(p) for p, _ in members)})"
@@ -187,11 +187,11 @@ def state_dict_from_params(spec: FamilySpec, model: nn.Module, params) -> dict[s
     for path, value in traverse_util.flatten_dict(params).items():
         entry, name = entry_for(path, modules)
         index = entry.part[0] if entry.part else 0
-        parts.setdefault(name, (entry.component, entry.layout, path, {}))[3][index] = np.asarray(value)
+        parts.setdefault(name, (entry, path, {}))[2][index] = np.asarray(value)
     canonical = {}
-    for name, (component, layout, path, pieces) in parts.items():
+    for name, (entry, path, pieces) in parts.items():
         value = np.concatenate([pieces[i] for i in sorted(pieces)], axis=-1) if len(pieces) > 1 else pieces[0]
-        canonical[name] = (component, to_hf_layout(path, value, layout))
+        canonical[name] = (entry.component, to_hf_layout(path, value, entry.layout, entry.heads))
     # transformers expects the bias copies as tensors of their own; tied matrices it re-ties itself.
     for copy, source in spec.tied_copies(model.config).items():
         if copy.endswith(".bias") and source in canonical:

@@ -120,13 +120,17 @@ class MultiHeadAttention(nn.Module):
         extras=None,
         memory=None,
         relative=None,
+        content=None,
+        query_mapping=None,
     ):
         """extras: the methods' per-layer values for their self_attention_kv hooks (config.peft.layer_extras;
         prefix tuning's MLP output). Self-attention runs those hooks on its keys, values and bias.
 
         memory: [batch, memory slots, hidden] states in front of x that self-attention also reads as keys and
-        values (Transformer-XL's recurrence); relative: the stack's distance sinusoids, for relative
-        attention (plmjax.models.relative_positions)."""
+        values (Transformer-XL's recurrence); relative: the stack's RelativeInputs, for relative attention
+        (plmjax.models.relative_positions). XLNet's query stream: content [batch, length, hidden] gives the
+        keys and values instead of x (the content stream); query_mapping [batch, queries, length] places
+        x's queries at positions of the content (XLNet's target_mapping), and the outputs back."""
         c = self.config
         batch, length, _ = x.shape
         heads, head_dim = c.num_heads, c.head_dim
@@ -140,10 +144,13 @@ class MultiHeadAttention(nn.Module):
             return y.reshape(inputs.shape[0], inputs.shape[1], heads, head_dim).transpose(0, 2, 1, 3)
 
         query = project("query", x)
+        if query_mapping is not None:
+            query = jnp.einsum("bhmd,bml->bhld", query, query_mapping.astype(query.dtype))
         if key_value_states is None:
             if memory is not None and cache_offset is not None:
                 raise ValueError("attention takes a segment memory or a decoding cache, not both")
-            keys_in = x if memory is None else jnp.concatenate([memory.astype(x.dtype), x], axis=1)
+            keys_in = x if content is None else content
+            keys_in = keys_in if memory is None else jnp.concatenate([memory.astype(x.dtype), keys_in], axis=1)
             key, value = project("key", keys_in), project("value", keys_in)
             if cache_offset is not None:
                 key, value = self._write_cache(key, value, cache_offset, bias.shape[-1])
@@ -171,8 +178,10 @@ class MultiHeadAttention(nn.Module):
         # Softmax in float32 even under bfloat16 compute: it is where low precision hurts.
         probs = jax.nn.softmax(scores, axis=-1)
         probs = nn.Dropout(c.attention_dropout)(probs, deterministic=deterministic).astype(value.dtype)
-        context = jnp.einsum("bhqk,bhkd->bhqd", probs, value).transpose(0, 2, 1, 3)
-        context = context.reshape(batch, length, heads * head_dim)
+        context = jnp.einsum("bhqk,bhkd->bhqd", probs, value)
+        if query_mapping is not None:
+            context = jnp.einsum("bhld,bml->bhmd", context, query_mapping.astype(context.dtype))
+        context = context.transpose(0, 2, 1, 3).reshape(batch, length, heads * head_dim)
         output = dense(c, c.hidden_size, ("heads", "embed"), "output", use_bias=c.attention_bias_terms)(context)
         return output, probs
 

@@ -11,7 +11,9 @@ from plmjax.models.hooks import PeftConfig
 ENCODER_FAMILIES = ("bert", "roberta", "albert", "electra", "distilbert", "mpnet")
 DECODER_FAMILIES = ("gpt2", "transfo_xl")
 SEQ2SEQ_FAMILIES = ("bart", "t5")
-FAMILIES = ENCODER_FAMILIES + DECODER_FAMILIES + SEQ2SEQ_FAMILIES
+# Permutation language models: two-stream attention over a factorisation order (XLNet).
+PERMUTATION_FAMILIES = ("xlnet",)
+FAMILIES = ENCODER_FAMILIES + DECODER_FAMILIES + SEQ2SEQ_FAMILIES + PERMUTATION_FAMILIES
 NORM_TYPES = ("layernorm", "rmsnorm")
 POSITION_EMBEDDING_TYPES = ("absolute", "relative_buckets", "absolute+relative_buckets", "relative_sinusoid")
 
@@ -87,6 +89,9 @@ class TransformerConfig:
     memory_length: int = 0
     # Distances above this share its sinusoid (Transformer-XL's clamp_len); None: no clamp.
     clamp_length: int | None = None
+    # XLNet's relative segment encoding: a learned score for "same" or "different" token type of query and key
+    # (segment_bias, segment_embedding per layer) instead of token-type embeddings.
+    relative_segment_encoding: bool = False
     relative_attention_num_buckets: int = 32
     relative_attention_max_distance: int = 128
     # Added to position ids before the lookup (BART's learned positions start at 2).
@@ -132,6 +137,8 @@ class TransformerConfig:
             )
         if self.num_layers % self.hidden_groups:
             raise ValueError(f"num_layers {self.num_layers} is not divisible by num_hidden_groups {self.hidden_groups}")
+        if self.relative_segment_encoding and not self.has_relative_sinusoids:
+            raise ValueError("relative_segment_encoding needs position_embedding_type='relative_sinusoid'")
         if self.memory_length and not self.has_relative_sinusoids:
             raise ValueError(
                 "memory_length > 0 needs position_embedding_type='relative_sinusoid': absolute positions "

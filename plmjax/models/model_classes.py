@@ -2,11 +2,11 @@
 
 import flax.linen as nn
 
-from plmjax.models import decoder, encoder, seq2seq
-from plmjax.models.config import DECODER_FAMILIES, SEQ2SEQ_FAMILIES, TransformerConfig
+from plmjax.models import decoder, encoder, seq2seq, xlnet
+from plmjax.models.config import DECODER_FAMILIES, PERMUTATION_FAMILIES, SEQ2SEQ_FAMILIES, TransformerConfig
 from plmjax.models.heads import check_head
 
-HEADS_BY_FAMILY = encoder.HEADS_BY_FAMILY | decoder.HEADS_BY_FAMILY | seq2seq.HEADS_BY_FAMILY
+HEADS_BY_FAMILY = encoder.HEADS_BY_FAMILY | decoder.HEADS_BY_FAMILY | seq2seq.HEADS_BY_FAMILY | xlnet.HEADS_BY_FAMILY
 
 
 def model_class(family: str) -> type[nn.Module]:
@@ -14,6 +14,8 @@ def model_class(family: str) -> type[nn.Module]:
         return decoder.DecoderModel
     if family in SEQ2SEQ_FAMILIES:
         return seq2seq.Seq2SeqModel
+    if family in PERMUTATION_FAMILIES:
+        return xlnet.XLNetModel
     return encoder.EncoderModel
 
 

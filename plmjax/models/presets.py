@@ -120,6 +120,24 @@ _TRANSFORMER_XL_BASE = dict(
     memory_length=150,
     clamp_length=1000,
 )
+# What makes a Transformer XLNet's (Yang et al. 2019; plmjax.hf.families.xlnet reads it too): Transformer-XL's
+# relative attention in both directions with relative segments, post-norm layers, no attention biases, plain
+# embeddings (no scaling, no norm, no token types) and an LM head with a bias (plmjax.models.xlnet).
+XLNET_ARCHITECTURE = dict(
+    family="xlnet",
+    position_embedding_type="relative_sinusoid",
+    relative_segment_encoding=True,
+    attention_projection_bias=False,
+    embedding_norm=False,
+    type_vocab_size=0,
+    has_pooler=False,
+    pad_token_id=5,
+    bos_token_id=1,
+    eos_token_id=2,
+)
+_XLNET = dict(
+    XLNET_ARCHITECTURE, vocab_size=32000, hidden_size=768, num_layers=12, num_heads=12, intermediate_size=3072
+)
 # What makes a Transformer T5's, whatever its size or version (plmjax.hf.families.t5 reads it too).
 T5_ARCHITECTURE = dict(
     norm_type="rmsnorm",
@@ -168,6 +186,10 @@ PRESETS = {
     "gpt2": dict(_GPT2),
     "gpt2-medium": dict(_GPT2, hidden_size=1024, num_layers=24, num_heads=16, intermediate_size=4096),
     "transfo-xl-base": dict(_TRANSFORMER_XL_BASE),
+    "xlnet-base-cased": dict(_XLNET, activation_dropout=0.1),
+    "xlnet-large-cased": dict(
+        _XLNET, activation_dropout=0.1, hidden_size=1024, num_layers=24, num_heads=16, intermediate_size=4096
+    ),
     "bart-base": dict(_BART, hidden_size=768, num_layers=6, num_heads=12, intermediate_size=3072),
     "bart-large": dict(_BART, hidden_size=1024, num_layers=12, num_heads=16, intermediate_size=4096),
     "t5-small": dict(_T5, hidden_size=512, num_layers=6, num_heads=8, intermediate_size=2048),

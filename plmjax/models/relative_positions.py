@@ -14,6 +14,7 @@ tests/models/transformer_xl_reference.py is the same arithmetic one query and on
 """
 
 import flax.linen as nn
+import flax.struct
 import jax
 import jax.numpy as jnp
 
@@ -50,18 +51,44 @@ def relative_shift(scores: jax.Array, num_keys: int) -> jax.Array:
     return shifted[..., :num_keys]
 
 
-def relative_scores(module: nn.Module, config: TransformerConfig, query, key, relative, project) -> jax.Array:
-    """[batch, heads, queries, keys] unscaled float32 scores (q + u)^T k + (q + v)^T W_r R, in the attention
-    module's scope (its "content_bias", "position_bias" and "relative_position" projection).
+@flax.struct.dataclass
+class RelativeInputs:
+    """What a stack's relative attention reads besides the hidden states.
 
-    query [batch, heads, queries, head_dim], key [batch, heads, keys, head_dim]; relative: the stack's
-    sinusoids [rows, hidden] (distance_sinusoids, after dropout); project(name, x): the module's projection
-    into [batch, heads, length, head_dim]."""
+    positions: distance sinusoids [rows, hidden] (distance_sinusoids, after dropout). different_segment:
+    XLNet's relative segment encoding, [batch, queries, keys] true where query and key lie in different
+    segments (token types; memory slots count as segment 0), or None."""
+
+    positions: jax.Array
+    different_segment: jax.Array | None = None
+
+
+def relative_scores(module: nn.Module, config: TransformerConfig, query, key, relative: RelativeInputs, project):
+    """[batch, heads, queries, keys] unscaled float32 scores (q + u)^T k + (q + v)^T W_r R, plus XLNet's segment
+    term (q + b)^T s_(same or different) with relative.different_segment, in the attention module's scope (its
+    "content_bias", "position_bias", "relative_position" projection, "segment_bias", "segment_embedding").
+
+    query [batch, heads, queries, head_dim], key [batch, heads, keys, head_dim]; project(name, x): the module's
+    projection into [batch, heads, length, head_dim]."""
     c = config
     init = nn.with_logical_partitioning(nn.initializers.normal(c.initializer_range), ("heads", "kv"))
-    content_bias = module.param("content_bias", init, (c.num_heads, c.head_dim), c.params_dtype)
-    position_bias = module.param("position_bias", init, (c.num_heads, c.head_dim), c.params_dtype)
-    positions = project("relative_position", relative[None].astype(query.dtype))[0]  # [heads, rows, head_dim]
-    content = jnp.einsum("bhqd,bhkd->bhqk", query + content_bias[:, None].astype(query.dtype), key)
-    position = jnp.einsum("bhqd,hrd->bhqr", query + position_bias[:, None].astype(query.dtype), positions)
-    return content.astype(jnp.float32) + relative_shift(position, key.shape[2]).astype(jnp.float32)
+
+    def with_bias(name):
+        return query + module.param(name, init, (c.num_heads, c.head_dim), c.params_dtype)[:, None].astype(query.dtype)
+
+    positions = project("relative_position", relative.positions[None].astype(query.dtype))[0]  # [heads, rows, dim]
+    content = jnp.einsum("bhqd,bhkd->bhqk", with_bias("content_bias"), key)
+    position = jnp.einsum("bhqd,hrd->bhqr", with_bias("position_bias"), positions)
+    scores = content.astype(jnp.float32) + relative_shift(position, key.shape[2]).astype(jnp.float32)
+    if c.relative_segment_encoding:
+        segment_init = nn.with_logical_partitioning(
+            nn.initializers.normal(c.initializer_range), ("token_types", "heads", "kv")
+        )
+        embedding = module.param("segment_embedding", segment_init, (2, c.num_heads, c.head_dim), c.params_dtype)
+        query_with_bias = with_bias("segment_bias")
+    if c.relative_segment_encoding and relative.different_segment is not None:
+        # [batch, heads, queries, 2]: each query's score for "same segment" and for "different segment".
+        both = jnp.einsum("bhqd,shd->bhqs", query_with_bias, embedding.astype(query.dtype))
+        both = both.astype(jnp.float32)
+        scores = scores + jnp.where(relative.different_segment[:, None], both[..., 1:], both[..., :1])
+    return scores

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 from plmjax.models.attention import MultiHeadAttention, RelativePositionBias
 from plmjax.models.config import TransformerConfig
 from plmjax.models.layers import FeedForward, layer_norm
-from plmjax.models.relative_positions import distance_sinusoids
+from plmjax.models.relative_positions import RelativeInputs, distance_sinusoids
 
 
 class TransformerLayer(nn.Module):
@@ -30,9 +30,12 @@ class TransformerLayer(nn.Module):
         extras=None,
         memory=None,
         relative=None,
+        content=None,
+        query_mapping=None,
     ):
         """memory: earlier segments' inputs to this layer, which self-attention also reads (Transformer-XL);
-        relative: the stack's distance sinusoids for relative attention."""
+        relative: the stack's RelativeInputs for relative attention; content, query_mapping: XLNet's query
+        stream (MultiHeadAttention)."""
         c = self.config
         dropout = nn.Dropout(c.hidden_dropout)
 
@@ -49,7 +52,15 @@ class TransformerLayer(nn.Module):
         def self_attention(h):
             nonlocal probs
             h, probs = MultiHeadAttention(c, name="attention")(
-                h, bias, deterministic, cache_offset=cache_offset, extras=extras, memory=memory, relative=relative
+                h,
+                bias,
+                deterministic,
+                cache_offset=cache_offset,
+                extras=extras,
+                memory=memory,
+                relative=relative,
+                content=content,
+                query_mapping=query_mapping,
             )
             return c.peft.after_branch(self, "attention", dropout(h, deterministic=deterministic))
 
@@ -140,13 +151,14 @@ class TransformerStack(nn.Module):
         # The methods' values for each distinct layer (prefix tuning's MLP: every layer's (key, value) prefix).
         return bias, self.config.peft.layer_extras(self, len(self.layers))
 
-    def relative_sinusoids(self, queries: int, keys: int, deterministic: bool):
-        """The distance sinusoids every layer's relative attention projects (relative_positions), with
-        dropout: distances keys .. 0 for a decoder, keys .. 1 - queries for an encoder."""
+    def relative_inputs(self, queries: int, keys: int, deterministic: bool, different_segment=None):
+        """RelativeInputs of every layer's relative attention: the distance sinusoids, with dropout (distances
+        keys .. 0 for a decoder, keys .. 1 - queries for an encoder), and XLNet's segment relations."""
         c = self.config
         last = 0 if self.decoder else 1 - queries
         positions = distance_sinusoids(keys, last, c.hidden_size, c.clamp_length).astype(c.compute_dtype)
-        return self.relative_dropout(positions, deterministic=deterministic)
+        positions = self.relative_dropout(positions, deterministic=deterministic)
+        return RelativeInputs(positions, different_segment)
 
     def __call__(
         self, x, bias, deterministic=True, encoder_hidden=None, cross_bias=None, cache_offset=None, memories=None
@@ -160,7 +172,7 @@ class TransformerStack(nn.Module):
         relative = None
         if self.config.has_relative_sinusoids:
             slots = 0 if memories is None else memories[0].shape[1]
-            relative = self.relative_sinusoids(x.shape[1], slots + x.shape[1], deterministic)
+            relative = self.relative_inputs(x.shape[1], slots + x.shape[1], deterministic)
         hidden_states, attentions = [x], []
         for application in range(self.num_applications):
             index = self.layer_index(application)

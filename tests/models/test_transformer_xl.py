@@ -11,7 +11,7 @@ from plmjax.models.attention import MultiHeadAttention, causal_bias
 from plmjax.models.config import TransformerConfig
 from plmjax.models.decoder import DecoderModel
 from plmjax.models.presets import TRANSFORMER_XL_ARCHITECTURE
-from plmjax.models.relative_positions import distance_sinusoids, relative_shift
+from plmjax.models.relative_positions import RelativeInputs, distance_sinusoids, relative_shift
 from plmjax.models.segment_memory import empty_memory
 from tests.models.transformer_xl_reference import relative_attention
 
@@ -46,7 +46,7 @@ def test_attention_equals_the_papers_equations(memory_slots):
     h = rng.normal(size=(1, length, d)).astype(np.float32)
     memory = rng.normal(size=(1, memory_slots, d)).astype(np.float32)
     keys = memory_slots + length
-    relative = distance_sinusoids(keys, 0, d)
+    relative = RelativeInputs(distance_sinusoids(keys, 0, d))
     bias = causal_bias(None, memory_slots + jnp.arange(length), keys, 1, jnp.float32)
     attention = MultiHeadAttention(config)
     args = (h, bias, True, None, None, None, memory if memory_slots else None, relative)

@@ -35,6 +35,7 @@ def write_corpus(path: str, documents: int = 60, seed: int = 0) -> str:
 
 # config argument -> extra overrides, for each objective's run.
 RESUMED = "bert_mlm.py:size=tiny,masking=dynamic,nsp=false"
+TRANSFORMER_XL = "transformer_xl.py:size=tiny,memory=16"
 RUNS = {
     # Checkpointed at step 20 too: test_resume_restores_data_position resumes from there.
     RESUMED: ["--config.train.checkpoint_every=20", "--config.train.keep_checkpoints=3"],
@@ -47,6 +48,8 @@ RUNS = {
     "t5_span.py:size=tiny": [],
     "distilbert.py:size=tiny": [],
     "shakespeare_char.py:size=tiny": [],
+    # Checkpointed at step 10: test_transformer_xl_resumes_with_its_memory resumes from there.
+    TRANSFORMER_XL: ["--config.train.checkpoint_every=10", "--config.train.keep_checkpoints=3"],
 }
 
 
@@ -137,3 +140,36 @@ def test_resume_restores_data_position(pretrain_runs, tmp_path):
 
 def test_distillation_teacher_is_frozen(pretrain_runs):
     assert "DISTILLATION_OK" in pretrain_runs[1]
+
+
+def test_transformer_xl_resumes_with_its_memory(pretrain_runs, tmp_path):
+    """Transformer-XL on one device trains as on 8 (data parallel: one stream per device); its step-10
+    checkpoint holds the segment memory (every slot filled), and resumed on 8 devices it continues with the
+    uninterrupted run's losses, which the memory shapes."""
+    import orbax.checkpoint as ocp
+
+    eight = pretrain_runs[0][TRANSFORMER_XL]
+    corpus = os.path.join(os.path.dirname(eight), "corpus.txt")
+    args = [f"--config={os.path.join(PRETRAIN, TRANSFORMER_XL)},corpus={corpus}", *RUNS[TRANSFORMER_XL]]
+    single = str(tmp_path / "single")
+    cache = os.path.join(os.path.dirname(eight), "cache")
+    run_python(f"from plmjax.main import main\nmain({[f'--workdir={single}', *args]!r})\n", devices=1, cache_dir=cache)
+    reference, losses = train_losses(single), train_losses(eight)
+    assert sorted(losses) == sorted(reference) == list(range(1, 31))
+    for step in reference:
+        assert abs(losses[step] - reference[step]) <= 1e-4 * abs(reference[step]), step
+
+    with ocp.CheckpointManager(
+        os.path.join(single, "checkpoints"), options=ocp.CheckpointManagerOptions(read_only=True)
+    ) as m:
+        state = m.restore(10, args=ocp.args.Composite(state=ocp.args.StandardRestore()))["state"]
+    *states, mask = [np.asarray(leaf) for leaf in state["carry"]]
+    assert len(states) == 2 and states[0].shape == (8, 16, 32) and mask.shape == (8, 16)
+    assert mask.all() and all(np.abs(s).max() > 0 for s in states)
+
+    resumed = copy_cut_back(single, str(tmp_path / "resumed"), last_step=10)
+    run_python(f"from plmjax.main import main\nmain({[f'--workdir={resumed}', *args]!r})\n", devices=8, cache_dir=cache)
+    resumed_losses = train_losses(resumed)
+    assert sorted(resumed_losses) == list(range(11, 31))
+    for step in resumed_losses:
+        assert abs(resumed_losses[step] - reference[step]) <= 1e-4 * abs(reference[step]), step

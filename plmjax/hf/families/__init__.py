@@ -1,6 +1,6 @@
 """One explicit HF name map per family, looked up by config.json's model_type."""
 
-from plmjax.hf.families import albert, bart, bert, distilbert, electra, gpt2, mpnet, roberta, t5
+from plmjax.hf.families import albert, bart, bert, distilbert, electra, gpt2, mpnet, roberta, t5, xlnet
 
 SPECS = {
     spec.model_type: spec
@@ -14,6 +14,7 @@ SPECS = {
         gpt2.SPEC,
         bart.SPEC,
         t5.SPEC,
+        xlnet.SPEC,
     )
 }
 
