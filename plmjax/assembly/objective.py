@@ -30,7 +30,7 @@ from plmjax.prompting.template import PromptError
 from plmjax.sentence.simcse import MLP, SimCSE
 
 OBJECTIVES = (
-    "classification", "soft_classification", "prompt", "mlm", "clm", "bart", "t5", "text_to_text", "electra",
+    "classification", "soft_classification", "prompt", "mlm", "clm", "plm", "bart", "t5", "text_to_text", "electra",
     "distillation", "simcse", "early_exit",
 )  # fmt: skip
 # Objectives that classify a task's examples (data.task) rather than pretrain on a corpus.
@@ -140,7 +140,7 @@ def head_of(objective_config) -> str | None:
         return "mlm"
     if name == "early_exit":
         return "classification"
-    return {"clm": "lm", "bart": "lm", "t5": "lm", "text_to_text": "lm"}.get(name)
+    return {"clm": "lm", "plm": "lm", "bart": "lm", "t5": "lm", "text_to_text": "lm"}.get(name)
 
 
 def build(
@@ -199,6 +199,10 @@ def build(
         objective = objectives.MaskedLM(model, max_predictions)
     elif o.name == "clm":
         objective = objectives.CausalLM(model, config.data.max_length, o.eval_memory_length)
+    elif o.name == "plm":
+        if model.config.family != "xlnet":
+            raise ValueError(f"objective plm (permutation LM) needs an xlnet model, not {model.config.family}")
+        objective = objectives.PermutationLM(model)
     else:
         objective = objectives.Seq2SeqLM(model)
     return ObjectiveSetup(objective, model, {"": model}, config.seed, base=base)

@@ -8,6 +8,7 @@ from plmjax.objectives.classification import Classification
 from plmjax.objectives.distillation import Distillation, student_from_teacher
 from plmjax.objectives.electra import Electra, export_params, generator_config
 from plmjax.objectives.mlm import MaskedLM
+from plmjax.objectives.permutation_lm import PermutationLM
 from plmjax.objectives.sentence_relation import MaskedLMWithSentenceRelation, SentenceRelation
 from plmjax.objectives.seq2seq import Seq2SeqLM
 
@@ -20,6 +21,7 @@ __all__ = [
     "MaskedLM",
     "MaskedLMWithSentenceRelation",
     "Objective",
+    "PermutationLM",
     "SentenceRelation",
     "Seq2SeqLM",
     "export_params",

@@ -79,9 +79,10 @@ def default_config() -> ml_collections.ConfigDict:
     c.objective = ml_collections.ConfigDict()
     # classification (data.task), prompt (data.task as cloze questions, below), or a pretraining objective
     # on data.corpus_*: mlm (BERT / RoBERTa; with sentence_task, BERT's MLM + NSP or ALBERT's MLM + SOP),
-    # clm (GPT), bart (denoising), t5 (span corruption), electra (replaced-token detection) or distillation
-    # (DistilBERT); or text_to_text (a seq2seq model on source/target pairs); or simcse (sentence embeddings,
-    # below). See docs/pretraining.md, docs/prompting.md and docs/sentence.md.
+    # clm (GPT, Transformer-XL), plm (XLNet's permutation LM), bart (denoising), t5 (span corruption), electra
+    # (replaced-token detection) or distillation (DistilBERT); or text_to_text (a seq2seq model on source/target
+    # pairs); or simcse (sentence embeddings, below). See docs/pretraining.md, docs/prompting.md and
+    # docs/sentence.md.
     c.objective.name = "classification"
     c.objective.sentence_task = ""  # mlm: "", "nsp" (a bert model) or "sop" (an albert model)
     c.objective.masking = "dynamic"  # static: one mask per example; dynamic: a new mask every epoch (RoBERTa)
@@ -92,6 +93,7 @@ def default_config() -> ml_collections.ConfigDict:
     c.objective.max_predictions = 0  # vocabulary logits at this many selected positions per row (0: everywhere)
     # clm with a segment memory (Transformer-XL): memory slots at evaluation (0: the model's memory_length)
     c.objective.eval_memory_length = 0
+    c.objective.partial_prediction = 6  # plm (XLNet): predict the last 1/K of each row's factorisation order
     c.objective.bart = ml_collections.ConfigDict(
         dict(
             infill_ratio=0.3,

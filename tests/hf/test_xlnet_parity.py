@@ -113,3 +113,21 @@ def test_unsupported_configs_are_refused(tmp_path):
         reference.save_pretrained(tmp_path / key)
         with pytest.raises(ValueError, match=key):
             plmjax.from_pretrained(str(tmp_path / key))
+
+
+def test_permutation_lm_loss_equals_transformers_loss(tmp_path):
+    """The objective's loss on a collated batch is XLNetLMHeadModel's loss with the same perm_mask,
+    target_mapping and labels (weight-0 predictions as -100)."""
+    from plmjax.data.pretraining.permutation import PermutationLmCollator
+    from plmjax.objectives import PermutationLM
+
+    reference = make_xlnet("lm", seed=3)
+    reference.save_pretrained(tmp_path / "hf")
+    model, params = plmjax.from_pretrained(str(tmp_path / "hf"), head="lm")
+    rows = [list(np.random.default_rng(4).integers(3, 99, size=12)), list(range(40, 49))]
+    batch = PermutationLmCollator(12, 0, 4, batch_size=2)(rows, np.random.default_rng(5))
+    loss = PermutationLM(model).loss(params, {k: jnp.asarray(v) for k, v in batch.items()})
+    labels = np.where(batch["target_weights"] > 0, batch["target_ids"], -100)
+    inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "perm_mask", "target_mapping")}
+    theirs = hf_run(reference, inputs, labels=torch.tensor(labels, dtype=torch.long))
+    np.testing.assert_allclose(float(loss), float(theirs.loss), atol=1e-5, rtol=0)

@@ -36,6 +36,7 @@ def write_corpus(path: str, documents: int = 60, seed: int = 0) -> str:
 # config argument -> extra overrides, for each objective's run.
 RESUMED = "bert_mlm.py:size=tiny,masking=dynamic,nsp=false"
 TRANSFORMER_XL = "transformer_xl.py:size=tiny,memory=16"
+XLNET = "xlnet_plm.py:size=tiny"
 RUNS = {
     # Checkpointed at step 20 too: test_resume_restores_data_position resumes from there.
     RESUMED: ["--config.train.checkpoint_every=20", "--config.train.keep_checkpoints=3"],
@@ -49,7 +50,8 @@ RUNS = {
     "distilbert.py:size=tiny": [],
     "shakespeare_char.py:size=tiny": [],
     # Checkpointed at step 10: test_transformer_xl_resumes_with_its_memory resumes from there.
-    TRANSFORMER_XL: ["--config.train.checkpoint_every=10", "--config.train.keep_checkpoints=3"],
+    TRANSFORMER_XL: ["--config.train.checkpoint_every=10", "--config.train.keep_checkpoints=10"],
+    XLNET: ["--config.train.checkpoint_every=10", "--config.train.keep_checkpoints=10"],
 }
 
 
@@ -142,34 +144,35 @@ def test_distillation_teacher_is_frozen(pretrain_runs):
     assert "DISTILLATION_OK" in pretrain_runs[1]
 
 
-def test_transformer_xl_resumes_with_its_memory(pretrain_runs, tmp_path):
-    """Transformer-XL on one device trains as on 8 (data parallel: one stream per device); its step-10
-    checkpoint holds the segment memory (every slot filled), and resumed on 8 devices it continues with the
-    uninterrupted run's losses, which the memory shapes."""
+@pytest.mark.parametrize("config_arg", [TRANSFORMER_XL, XLNET])
+def test_new_architectures_train_alike_on_one_and_eight_devices_and_resume(pretrain_runs, config_arg, tmp_path):
+    """Transformer-XL and XLNet on one device train as on 8 (data parallel); resumed on 8 devices from the
+    1-device run's step-10 checkpoint they continue with the uninterrupted run's losses. Transformer-XL's
+    checkpoint holds its segment memory (every slot filled), which shapes those losses."""
     import orbax.checkpoint as ocp
 
-    eight = pretrain_runs[0][TRANSFORMER_XL]
+    eight = pretrain_runs[0][config_arg]
     corpus = os.path.join(os.path.dirname(eight), "corpus.txt")
-    args = [f"--config={os.path.join(PRETRAIN, TRANSFORMER_XL)},corpus={corpus}", *RUNS[TRANSFORMER_XL]]
+    args = [f"--config={os.path.join(PRETRAIN, config_arg)},corpus={corpus}", *RUNS[config_arg]]
     single = str(tmp_path / "single")
     cache = os.path.join(os.path.dirname(eight), "cache")
     run_python(f"from plmjax.main import main\nmain({[f'--workdir={single}', *args]!r})\n", devices=1, cache_dir=cache)
     reference, losses = train_losses(single), train_losses(eight)
-    assert sorted(losses) == sorted(reference) == list(range(1, 31))
+    assert sorted(losses) == sorted(reference) and len(reference) >= 30
     for step in reference:
         assert abs(losses[step] - reference[step]) <= 1e-4 * abs(reference[step]), step
 
-    with ocp.CheckpointManager(
-        os.path.join(single, "checkpoints"), options=ocp.CheckpointManagerOptions(read_only=True)
-    ) as m:
-        state = m.restore(10, args=ocp.args.Composite(state=ocp.args.StandardRestore()))["state"]
-    *states, mask = [np.asarray(leaf) for leaf in state["carry"]]
-    assert len(states) == 2 and states[0].shape == (8, 16, 32) and mask.shape == (8, 16)
-    assert mask.all() and all(np.abs(s).max() > 0 for s in states)
+    if config_arg == TRANSFORMER_XL:
+        options = ocp.CheckpointManagerOptions(read_only=True)
+        with ocp.CheckpointManager(os.path.join(single, "checkpoints"), options=options) as manager:
+            state = manager.restore(10, args=ocp.args.Composite(state=ocp.args.StandardRestore()))["state"]
+        *states, mask = [np.asarray(leaf) for leaf in state["carry"]]
+        assert len(states) == 2 and states[0].shape == (8, 16, 32) and mask.shape == (8, 16)
+        assert mask.all() and all(np.abs(s).max() > 0 for s in states)
 
     resumed = copy_cut_back(single, str(tmp_path / "resumed"), last_step=10)
     run_python(f"from plmjax.main import main\nmain({[f'--workdir={resumed}', *args]!r})\n", devices=8, cache_dir=cache)
     resumed_losses = train_losses(resumed)
-    assert sorted(resumed_losses) == list(range(11, 31))
+    assert sorted(resumed_losses) == [step for step in sorted(reference) if step > 10]
     for step in resumed_losses:
         assert abs(resumed_losses[step] - reference[step]) <= 1e-4 * abs(reference[step]), step

@@ -19,6 +19,7 @@ import numpy as np
 
 from plmjax.data import pretraining as pt
 from plmjax.data.pretraining.knowledge_masking import KNOWLEDGE_UNITS
+from plmjax.data.pretraining.permutation import PermutationLmCollator
 from plmjax.data.pretraining.run_data import t5_tokens_length
 from plmjax.data.pretraining.text_pairs import TextToTextCollator
 
@@ -40,6 +41,9 @@ def make_collator(config, tokenizer, rows: int):
     if o.name == "clm":
         pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (tokenizer.eos_token_id or 0)
         return pt.CausalLmCollator(length, pad, batch_size=rows)
+    if o.name == "plm":
+        pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        return PermutationLmCollator(length, pad, o.partial_prediction, batch_size=rows)
     if o.name == "bart":
         return pt.BartDenoisingCollator.from_tokenizer(tokenizer, length, batch_size=rows, **o.bart.to_dict())
     if o.name == "t5":

@@ -210,7 +210,7 @@ def build_examples(config, tokenizer, documents, rng) -> list:
             )
         segments = pt.pack_sentences(documents, length - 2)
         return [pt.join_segment(s, bos_id=tokenizer.cls_token_id, eos_id=tokenizer.sep_token_id) for s in segments]
-    if name == "clm":
+    if name in ("clm", "plm"):
         return pt.pack_documents(flat_documents(documents), length, separator_id=tokenizer.eos_token_id)
     if name == "bart":
         return pt.pack_sentences(documents, length - 2)
