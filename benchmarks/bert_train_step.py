@@ -160,6 +160,27 @@ class Runner:
         return time.perf_counter() - start
 
 
+def optax_runner(label: str, loss_fn, params) -> Runner:
+    """A jitted AdamW step (ADAMW; parameters and optimizer state donated) of loss_fn(params, rng) -> scalar,
+    from `params`, with a fresh dropout key every step."""
+    optimizer = optax.adamw(**ADAMW)
+
+    def train_step(params, opt_state, rng):
+        loss, grads = jax.value_and_grad(loss_fn)(params, rng)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state, loss
+
+    train_step = jax.jit(train_step, donate_argnums=(0, 1))
+    state, rng = [params, optimizer.init(params)], [jax.random.key(1)]
+
+    def step():
+        rng[0], key = jax.random.split(rng[0])
+        state[0], state[1], loss = train_step(state[0], state[1], key)
+        return float(loss)
+
+    return Runner(label, step, 0.0)
+
+
 def plmjax_runner(config: TransformerConfig, batch: dict, masked: bool) -> tuple[Runner, float]:
     """The plmjax side, compiled; also returns XLA's FLOP count for the compiled step."""
     model = EncoderModel(config, head="mlm")

@@ -20,7 +20,6 @@ import sys
 
 import jax
 import numpy as np
-import optax
 
 from plmjax.models import EncoderModel, init_params
 from plmjax.objectives.classification import example_losses
@@ -29,9 +28,9 @@ from plmjax.train.cpu_threefry import unroll_threefry_on_cpu
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bert_train_step import (  # noqa: E402
-    ADAMW,
     Runner,
     config_from_args,
+    optax_runner,
     prepare_process,
     step_arguments,
     time_interleaved,
@@ -66,8 +65,6 @@ def make_batch(vocab_size: int, batch: int, seq: int, seed: int = 0) -> dict:
 
 def plmjax_runner(config, batch: dict, prompt: bool) -> Runner:
     model = EncoderModel(config, head="mlm" if prompt else "classification", num_labels=2)
-    params = init_params(model, jax.random.key(0))
-    optimizer = optax.adamw(**ADAMW)
 
     def loss_fn(params, rng):
         rngs = {"dropout": rng}
@@ -83,22 +80,8 @@ def plmjax_runner(config, batch: dict, prompt: bool) -> Runner:
         ).logits
         return example_losses(logits, batch["labels"], 2).mean()
 
-    def train_step(params, opt_state, rng):
-        loss, grads = jax.value_and_grad(loss_fn)(params, rng)
-        updates, opt_state = optimizer.update(grads, opt_state, params)
-        return optax.apply_updates(params, updates), opt_state, loss
-
-    train_step = jax.jit(train_step, donate_argnums=(0, 1))
-    state = [params, optimizer.init(params)]
-    rng = [jax.random.key(1)]
-
-    def step():
-        rng[0], key = jax.random.split(rng[0])
-        state[0], state[1], loss = train_step(state[0], state[1], key)
-        jax.block_until_ready(loss)
-        return float(loss)
-
-    return Runner("plmjax, prompt (mask, label words)" if prompt else "plmjax, classification", step, 0.0)
+    label = "plmjax, prompt (mask, label words)" if prompt else "plmjax, classification"
+    return optax_runner(label, loss_fn, init_params(model, jax.random.key(0)))
 
 
 def torch_runner(config, batch: dict) -> Runner:

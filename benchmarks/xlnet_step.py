@@ -19,7 +19,6 @@ import sys
 
 import jax
 import numpy as np
-import optax
 
 from plmjax.data.pretraining.permutation import PermutationLmCollator
 from plmjax.hf.families.xlnet import config_to_hf
@@ -29,9 +28,9 @@ from plmjax.train.cpu_threefry import unroll_threefry_on_cpu
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bert_train_step import (  # noqa: E402
-    ADAMW,
     Runner,
     config_from_args,
+    optax_runner,
     prepare_process,
     step_arguments,
     time_interleaved,
@@ -50,23 +49,7 @@ def make_batch(vocab_size: int, batch: int, seq: int, seed: int = 0) -> dict:
 def plmjax_runner(config, batch: dict) -> Runner:
     objective = PermutationLM(build_model(config, head="lm"))
     params = init_params(objective.model, jax.random.key(0))
-    optimizer = optax.adamw(**ADAMW)
-
-    def train_step(params, opt_state, rng):
-        loss, grads = jax.value_and_grad(objective.loss)(params, batch, rng, False)
-        updates, opt_state = optimizer.update(grads, opt_state, params)
-        return optax.apply_updates(params, updates), opt_state, loss
-
-    train_step = jax.jit(train_step, donate_argnums=(0, 1))
-    state = [params, optimizer.init(params)]
-    rng = [jax.random.key(1)]
-
-    def step():
-        rng[0], key = jax.random.split(rng[0])
-        state[0], state[1], loss = train_step(state[0], state[1], key)
-        return float(loss)
-
-    return Runner("plmjax, PermutationLM", step, 0.0)
+    return optax_runner("plmjax, PermutationLM", lambda params, rng: objective.loss(params, batch, rng, False), params)
 
 
 def torch_runner(config, batch: dict) -> Runner:
