@@ -109,7 +109,7 @@ def pretrain_runs(tmp_path_factory):
         args = [f"--config={os.path.join(PRETRAIN, config_arg)}{corpus_arg}"]
         runs.append((str(root / _name(config_arg)), [*args, *extra]))
     code = f"RUNS = {runs!r}\n" + CHILD.format()
-    result = run_python(code, devices=8, cache_dir=str(root / "cache"))
+    result = run_python(code, devices=8, cache_dir=str(root / "cache"), timeout=1800)
     return {config_arg: workdir for config_arg, (workdir, _) in zip(RUNS, runs, strict=True)}, result.stdout
 
 
