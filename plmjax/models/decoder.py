@@ -10,7 +10,7 @@ from plmjax.models.config import TransformerConfig
 from plmjax.models.heads import check_head, untied_lm_head
 from plmjax.models.layers import Embeddings, dense
 from plmjax.models.outputs import ModelOutput
-from plmjax.models.segment_memory import SegmentMemory, empty_memory, next_memory
+from plmjax.models.segment_memory import SegmentMemory, memory_for_segment, next_memory, segment_mask
 from plmjax.models.stack import TransformerStack
 
 HEADS_BY_FAMILY = {"gpt2": (None, "lm", "classification"), "transfo_xl": (None, "lm")}
@@ -76,14 +76,12 @@ class DecoderModel(nn.Module):
             raise NotImplementedError("a soft prompt in front of the input decodes with no cache or memory yet")
         length += soft
         attention_mask = c.peft.input_mask(attention_mask)
-        if memory is not None and not c.memory_length:
-            raise ValueError("a memory was given to a model with memory_length 0")
-        if c.memory_length:
+        memory = memory_for_segment(c, memory, batch)
+        if memory is not None:
             if cache_offset is not None:
                 raise ValueError("a model with a segment memory decodes without a key/value cache")
-            memory = empty_memory(c, batch) if memory is None else memory
-            segment_mask = jnp.ones((batch, length), jnp.int32) if attention_mask is None else attention_mask
-            keys_mask = jnp.concatenate([memory.mask, segment_mask.astype(memory.mask.dtype)], axis=1)
+            real = segment_mask(attention_mask, batch, length)
+            keys_mask = jnp.concatenate([memory.mask, real.astype(memory.mask.dtype)], axis=1)
             query_positions = memory.slots + jnp.arange(length)
             bias = causal_bias(keys_mask, query_positions, keys_mask.shape[1], batch, c.compute_dtype)
         elif cache_offset is None:
@@ -94,7 +92,7 @@ class DecoderModel(nn.Module):
             query_positions, num_keys = cache_offset + jnp.arange(length), attention_mask.shape[1]
             if position_ids is None:
                 position_ids = query_positions[None, :]
-        if not c.memory_length:
+        if memory is None:
             bias = causal_bias(attention_mask, query_positions, num_keys, batch, c.compute_dtype)
         extras = c.peft.model_extras(self)
         x = self.embeddings(input_ids, position_ids=position_ids, deterministic=deterministic, extras=extras)
@@ -102,7 +100,7 @@ class DecoderModel(nn.Module):
             x, bias, deterministic, cache_offset=cache_offset, memories=None if memory is None else memory.states
         )
         if memory is not None:
-            memory = next_memory(memory, hidden_states[:-1], segment_mask)
+            memory = next_memory(memory, hidden_states[:-1], real)
 
         logits = None
         if head == "lm":

@@ -36,6 +36,20 @@ def empty_memory(config: TransformerConfig, batch: int, slots: int | None = None
     return SegmentMemory(states=states, mask=jnp.zeros((batch, slots), jnp.int32))
 
 
+def memory_for_segment(config: TransformerConfig, memory: SegmentMemory | None, batch: int) -> SegmentMemory | None:
+    """The memory a segment attends to: None for a model without one, an empty one for a run's first segment."""
+    if memory is not None and not config.memory_length:
+        raise ValueError("a memory was given to a model with memory_length 0")
+    if config.memory_length and memory is None:
+        return empty_memory(config, batch)
+    return memory
+
+
+def segment_mask(attention_mask, batch: int, length: int):
+    """[batch, length] 1 at the segment's real tokens (all of them without an attention_mask)."""
+    return jnp.ones((batch, length), jnp.int32) if attention_mask is None else attention_mask
+
+
 def next_memory(memory: SegmentMemory, layer_inputs, segment_mask) -> SegmentMemory:
     """The memory after a segment: each layer's last `slots` inputs over [memory; segment], without gradient.
 

@@ -21,7 +21,7 @@ from plmjax.models.config import TransformerConfig
 from plmjax.models.heads import check_head
 from plmjax.models.layers import Embeddings
 from plmjax.models.outputs import ModelOutput
-from plmjax.models.segment_memory import SegmentMemory, empty_memory, next_memory
+from plmjax.models.segment_memory import SegmentMemory, memory_for_segment, next_memory, segment_mask
 from plmjax.models.stack import TransformerStack
 
 HEADS_BY_FAMILY = {"xlnet": (None, "lm")}
@@ -80,10 +80,7 @@ class XLNetModel(nn.Module):
     ) -> ModelOutput:
         c = self.config
         batch, length = input_ids.shape
-        if memory is not None and not c.memory_length:
-            raise ValueError("a memory was given to a model with memory_length 0")
-        if c.memory_length and memory is None:
-            memory = empty_memory(c, batch)
+        memory = memory_for_segment(c, memory, batch)
         slots = 0 if memory is None else memory.slots
         memory_keep = jnp.zeros((batch, 0), bool) if memory is None else memory.mask
         content_keep, query_keep = stream_masks(attention_mask, perm_mask, batch, length, memory_keep)
@@ -117,8 +114,7 @@ class XLNetModel(nn.Module):
                 )  # fmt: skip
             hidden_states.append(h)
         if memory is not None:
-            segment_mask = jnp.ones((batch, length), jnp.int32) if attention_mask is None else attention_mask
-            memory = next_memory(memory, hidden_states[:-1], segment_mask)
+            memory = next_memory(memory, hidden_states[:-1], segment_mask(attention_mask, batch, length))
         output = self.output_dropout(h if g is None else g, deterministic=deterministic)
         logits = None
         if self.head == "lm":
