@@ -113,6 +113,9 @@ def _hf_model(path: str, head: str, num_labels: int, settings: dict):
 
 def describe_model(model: nn.Module) -> dict:
     """The architecture as JSON (compute dtype and remat left out: they do not change the parameters)."""
+    if not hasattr(model, "config"):  # a model sized by its own fields (ELMo's biLM)
+        fields = {f.name: getattr(model, f.name) for f in dataclasses.fields(model) if f.name not in ("parent", "name")}
+        return {"family": type(model).__name__, "summary": f"{type(model).__name__} {fields}", **fields}
     fields = dataclasses.asdict(model.config)
     for runtime_only in ("dtype", "remat"):
         fields.pop(runtime_only, None)

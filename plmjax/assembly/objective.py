@@ -18,6 +18,7 @@ from plmjax import objectives, peft
 from plmjax.assembly import model as model_setup
 from plmjax.early_exit.heads import EARLY_EXIT
 from plmjax.early_exit.objective import EarlyExit
+from plmjax.models.elmo import ElmoBiLM
 from plmjax.models.encoder import NATIVE_SENTENCE_TASK
 from plmjax.models.init import abstract_params
 from plmjax.models.model_classes import build_model
@@ -30,8 +31,8 @@ from plmjax.prompting.template import PromptError
 from plmjax.sentence.simcse import MLP, SimCSE
 
 OBJECTIVES = (
-    "classification", "soft_classification", "prompt", "mlm", "clm", "plm", "bart", "t5", "text_to_text", "electra",
-    "distillation", "simcse", "early_exit",
+    "classification", "soft_classification", "prompt", "mlm", "clm", "plm", "bilm", "bart", "t5", "text_to_text",
+    "electra", "distillation", "simcse", "early_exit",
 )  # fmt: skip
 # Objectives that classify a task's examples (data.task) rather than pretrain on a corpus.
 TASK_OBJECTIVES = ("classification", "soft_classification", "prompt", "early_exit")
@@ -161,6 +162,13 @@ def build(
         if vocab_size is not None and not os.path.isdir(model_config.name_or_path):
             model_config.config_overrides.vocab_size = vocab_size
     max_predictions = o.max_predictions or None
+    if o.name == "bilm":
+        # ELMo's biLM is no transformer: model.elmo sizes it, the word tokenizer's softmax gives its vocabulary.
+        if vocab_size is None:
+            raise ValueError("objective bilm needs the word tokenizer's softmax size (data.tokenizer_kind=word)")
+        elmo = config.model.elmo.to_dict()
+        model = ElmoBiLM(vocab_size, **{**elmo, "filters": tuple(map(tuple, elmo["filters"]))})
+        return ObjectiveSetup(objectives.BidirectionalLM(model), model, {"": model}, config.seed)
     if o.name in ("electra", "distillation"):
         return _two_model_setup(config, model_config, max_predictions)
     base = model_setup.build(model_config, num_labels, config.seed, config.peft)

@@ -58,6 +58,11 @@ class ElmoBiLM(nn.Module):
     filters: tuple[tuple[int, int], ...] = ELMO_FILTERS
     highway_layers: int = 2
     max_chars: int = 50  # characters per token, begin/end of word included (ELMo's 50)
+    bidirectional: bool = True  # False: the forward LM alone (no backward stack, "layers" forward only)
+
+    @property
+    def directions(self) -> tuple[str, ...]:
+        return ("forward", "backward") if self.bidirectional else ("forward",)
 
     def setup(self):
         self.token_encoder = CharCNNEncoder(
@@ -66,7 +71,9 @@ class ElmoBiLM(nn.Module):
         )  # fmt: skip
         # Parameters: forward_layers_{k}, backward_layers_{k} (each an LSTMDirection).
         self.forward_layers, self.backward_layers = (
-            [
+            None
+            if reverse and not self.bidirectional
+            else [
                 LSTMDirection(
                     self.cell_size,
                     reverse=reverse,
@@ -84,9 +91,11 @@ class ElmoBiLM(nn.Module):
     def __call__(self, char_ids, deterministic: bool = True):
         mask = (char_ids > 0).any(axis=-1)
         tokens = self.token_encoder(char_ids) * mask[..., None]
-        layers = [jnp.concatenate([tokens, tokens], axis=-1)]
+        stacks = {"forward": self.forward_layers, "backward": self.backward_layers}
+        layers = [jnp.concatenate([tokens] * len(self.directions), axis=-1)]
         tops, per_direction = {}, {}
-        for direction, stack in (("forward", self.forward_layers), ("backward", self.backward_layers)):
+        for direction in self.directions:
+            stack = stacks[direction]
             x, outputs = tokens, []
             for index, lstm in enumerate(stack):
                 h, _ = lstm(self.drop(x, deterministic=deterministic), mask)
@@ -94,9 +103,9 @@ class ElmoBiLM(nn.Module):
                 x = h + x if index else h
                 outputs.append(x)
             tops[direction], per_direction[direction] = x, outputs
-        for forward, backward in zip(per_direction["forward"], per_direction["backward"], strict=True):
-            layers.append(jnp.concatenate([forward, backward], axis=-1))
-        out = {"layers": layers, "forward": tops["forward"], "backward": tops["backward"], "mask": mask}
+        for layer in zip(*(per_direction[d] for d in self.directions), strict=True):
+            layers.append(jnp.concatenate(layer, axis=-1))
+        out = {"layers": layers, **tops, "mask": mask}
         if self.is_initializing():  # model.init makes the softmax's parameters too
             self.lm_logits(out)
         return out
@@ -111,5 +120,6 @@ class ElmoBiLM(nn.Module):
         return jnp.ones((batch, length, self.max_chars), jnp.int32)
 
     def lm_logits(self, out, deterministic: bool = True):
-        """(forward logits [batch, tokens, vocab]: word t + 1 from position t; backward: word t - 1)."""
-        return tuple(self.softmax(self.drop(out[d], deterministic=deterministic)) for d in ("forward", "backward"))
+        """(forward logits [batch, tokens, vocab]: word t + 1 from position t; backward: word t - 1), one per
+        direction."""
+        return tuple(self.softmax(self.drop(out[d], deterministic=deterministic)) for d in self.directions)

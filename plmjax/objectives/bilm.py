@@ -14,6 +14,10 @@ import jax.numpy as jnp
 from plmjax.models import init_params
 from plmjax.objectives.base import Objective, accuracy, cross_entropy, dropout_rngs, row_weights
 
+# Per direction: the positions that predict and the words they predict (forward t -> t + 1, backward t -> t - 1).
+PREDICTING = {"forward": slice(None, -1), "backward": slice(1, None)}
+PREDICTED = {"forward": slice(1, None), "backward": slice(None, -1)}
+
 
 def pair_weights(batch) -> jnp.ndarray:
     """[batch, tokens - 1]: 1 where tokens t and t + 1 are both real (in a real row)."""
@@ -23,28 +27,32 @@ def pair_weights(batch) -> jnp.ndarray:
 
 @dataclasses.dataclass(frozen=True)
 class BidirectionalLM(Objective):
-    """model: a plmjax.models.elmo.ElmoBiLM."""
+    """model: a plmjax.models.elmo.ElmoBiLM (with bidirectional=False, a forward LM: its one term, weight 1)."""
 
     model: object
 
     @property
     def term_weights(self):
-        return {"forward_lm": 0.5, "backward_lm": 0.5}
+        directions = self.model.directions
+        return {f"{d}_lm": 1 / len(directions) for d in directions}
 
     def init(self, rng):
         return init_params(self.model, rng)
 
     def term_counts(self, batch):
         count = jnp.sum(pair_weights(batch))
-        return {"forward_lm": count, "backward_lm": count}
+        return {f"{d}_lm": count for d in self.model.directions}
 
     def loss_and_metrics(self, params, batch, rng=None, deterministic=True):
-        _, forward, backward = self.model.apply(
+        _, *logits = self.model.apply(
             {"params": params}, batch["char_ids"], deterministic, method=type(self.model).language_model,
             rngs=dropout_rngs(rng, deterministic),
         )  # fmt: skip
         weights, words = pair_weights(batch), batch["word_ids"]
-        pairs = {"forward": (forward[:, :-1], words[:, 1:]), "backward": (backward[:, 1:], words[:, :-1])}
-        losses = {f"{d}_lm": cross_entropy(logits, targets, weights) for d, (logits, targets) in pairs.items()}
-        metrics = {f"{d}_accuracy": accuracy(logits, targets, weights) for d, (logits, targets) in pairs.items()}
+        pairs = {
+            d: (out[:, PREDICTING[d]], words[:, PREDICTED[d]])
+            for d, out in zip(self.model.directions, logits, strict=True)
+        }
+        losses = {f"{d}_lm": cross_entropy(out, targets, weights) for d, (out, targets) in pairs.items()}
+        metrics = {f"{d}_accuracy": accuracy(out, targets, weights) for d, (out, targets) in pairs.items()}
         return losses, metrics

@@ -8,6 +8,8 @@ TransformerConfig fields, checked by name when the model is built.
 import ml_collections
 from ml_collections import config_dict
 
+from plmjax.models.char_cnn import ELMO_FILTERS
+
 OPTIMIZERS = ("adamw", "adafactor", "sgd")
 DECAYS = ("linear", "cosine", "constant")
 
@@ -25,6 +27,23 @@ def default_config() -> ml_collections.ConfigDict:
     c.model.dtype = "float32"
     c.model.remat = False  # rematerialise each layer in the backward pass
     c.model.config_overrides = ml_collections.ConfigDict()  # TransformerConfig fields, e.g. num_layers=2
+    # Objective bilm: ELMo's biLM (plmjax.models.elmo.ElmoBiLM; model.name_or_path is unused), its softmax the
+    # word tokenizer's. bidirectional=False: the forward LSTM LM alone, of the same size per direction.
+    c.model.elmo = ml_collections.ConfigDict(
+        dict(
+            projection_dim=512,
+            cell_size=4096,
+            num_layers=2,
+            cell_clip=3.0,
+            proj_clip=3.0,
+            dropout=0.1,
+            char_dim=16,
+            filters=ELMO_FILTERS,  # (width, count) pairs of the character CNN
+            highway_layers=2,
+            max_chars=50,
+            bidirectional=True,
+        )
+    )
 
     c.data = ml_collections.ConfigDict()
     # A plmjax.data task ("glue/rte", "stdlib_docs", ...) or "synthetic" (random tokens, no tokenizer).
@@ -63,7 +82,8 @@ def default_config() -> ml_collections.ConfigDict:
     # tokens (nanoGPT's 90/10 split).
     c.data.validation_fraction = 0.1
     # Without data.tokenizer, one is trained on the corpus into <workdir>/tokenizer: wordpiece (BERT), bpe
-    # (byte-level, RoBERTa's specials), gpt2_bpe (GPT-2's <|endoftext|>) or char (one id per character).
+    # (byte-level, RoBERTa's specials), gpt2_bpe (GPT-2's <|endoftext|>), char (one id per character) or word
+    # (whitespace-separated words, every type kept; its softmax the tokenizer_vocab_size most frequent: ELMo).
     c.data.tokenizer_kind = "wordpiece"
     c.data.tokenizer_vocab_size = 8000
     c.data.tokenizer_lowercase = True  # wordpiece
@@ -79,9 +99,9 @@ def default_config() -> ml_collections.ConfigDict:
     c.objective = ml_collections.ConfigDict()
     # classification (data.task), prompt (data.task as cloze questions, below), or a pretraining objective
     # on data.corpus_*: mlm (BERT / RoBERTa; with sentence_task, BERT's MLM + NSP or ALBERT's MLM + SOP),
-    # clm (GPT, Transformer-XL), plm (XLNet's permutation LM), bart (denoising), t5 (span corruption), electra
-    # (replaced-token detection) or distillation (DistilBERT); or text_to_text (a seq2seq model on source/target
-    # pairs); or simcse (sentence embeddings, below). See docs/pretraining.md, docs/prompting.md and
+    # clm (GPT, Transformer-XL), plm (XLNet's permutation LM), bilm (ELMo, model.elmo), bart (denoising), t5
+    # (span corruption), electra (replaced-token detection) or distillation (DistilBERT); or text_to_text (a
+    # seq2seq model on source/target pairs); or simcse (sentence embeddings, below). See docs/pretraining.md, docs/prompting.md and
     # docs/sentence.md.
     c.objective.name = "classification"
     c.objective.sentence_task = ""  # mlm: "", "nsp" (a bert model) or "sop" (an albert model)

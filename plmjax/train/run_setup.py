@@ -142,7 +142,9 @@ def prepare(config, workdir: str) -> Run:
         source = ClassificationSource(config, data, setup.model.num_labels, setup.objective.term_weights)
     else:
         corpus = run_data.load(config, workdir)
-        setup = objective_setup.build(config, vocab_size=len(corpus.tokenizer))
+        # A word vocabulary predicts only its most frequent words (the rest are <unk>, read by their characters).
+        vocab_size = getattr(corpus.tokenizer, "softmax_size", len(corpus.tokenizer))
+        setup = objective_setup.build(config, vocab_size=vocab_size)
         source = PretrainingSource(config, corpus, setup.objective.term_weights)
     eval_step_fn = make_objective_eval_step(setup.objective)
     model = setup.model

@@ -7,6 +7,7 @@ on the validation (and, for pretraining, training) split, the sizes, steps per e
 
 from plmjax.data.pretraining.batches import (
     EVAL_SEED_OFFSET,
+    CharacterWordBatches,
     ConsecutiveSegments,
     ExampleBatches,
     RandomWindows,
@@ -59,6 +60,10 @@ class ClassificationSource:
         )
 
 
+# The objectives that train on samples of one token stream, per data.sampling.
+WINDOW_OBJECTIVES = {"random_windows": ("clm", "bilm"), "segments": ("clm",)}
+
+
 class PretrainingSource:
     """A pretraining run's batches and its held-out evaluation (the objective's loss and metrics)."""
 
@@ -69,9 +74,11 @@ class PretrainingSource:
         self.windows = c.sampling in ("random_windows", "segments")  # samples of one token stream
         if c.sampling not in ("epochs", "random_windows", "segments"):
             raise ValueError(f"data.sampling={c.sampling!r}; choose epochs, random_windows or segments")
+        if config.objective.name == "bilm" and c.sampling != "random_windows":
+            raise ValueError("objective bilm trains on word windows: data.sampling=random_windows")
         if self.windows:
-            if config.objective.name != "clm":
-                raise ValueError(f"data.sampling={c.sampling} is for the clm objective")
+            if config.objective.name not in WINDOW_OBJECTIVES[c.sampling]:
+                raise ValueError(f"data.sampling={c.sampling} is for the objectives {WINDOW_OBJECTIVES[c.sampling]}")
             separator = data.tokenizer.eos_token_id
             self.streams = {
                 "train": stream(data.train_documents, separator),
@@ -102,7 +109,10 @@ class PretrainingSource:
             return ConsecutiveSegments(tokens, c.max_length, batch_size, train=train)
         if self.windows:
             tokens = self.streams["train" if split == "train" else "eval"]
-            return RandomWindows(tokens, c.max_length, batch_size, seed=seed, num_batches=max_batches)
+            windows = RandomWindows(tokens, c.max_length, batch_size, seed=seed, num_batches=max_batches)
+            if config.objective.name == "bilm":
+                return CharacterWordBatches(windows, self.data.tokenizer, config.model.elmo.max_chars)
+            return windows
         examples = self.data.train_examples if split == "train" else self.data.eval_examples
         collator = make_collator(config, self.data.tokenizer, local_rows(batch_size)[0])
         dynamic = train and config.objective.masking == "dynamic"

@@ -222,3 +222,27 @@ class RandomWindows:
 
     def set_state(self, state: dict) -> None:
         self.position = int(state["position"])
+
+
+class CharacterWordBatches:
+    """A word LM's windows (RandomWindows over a WordTokenizer's ids) as ELMo's biLM reads them: char_ids
+    [rows, length, max_chars] (each word's characters, looked up in the vocabulary's table) and word_ids (the
+    softmax's targets, <unk> past its vocabulary). Position and state are the windows'."""
+
+    def __init__(self, windows, tokenizer, max_chars: int):
+        self.windows, self.tokenizer = windows, tokenizer
+        self.table = tokenizer.char_table(max_chars)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> dict:
+        batch = next(self.windows)
+        ids = batch["input_ids"]
+        return {"char_ids": self.table[ids], "word_ids": self.tokenizer.softmax_ids(ids), "weights": batch["weights"]}
+
+    def get_state(self) -> dict:
+        return self.windows.get_state()
+
+    def set_state(self, state: dict) -> None:
+        self.windows.set_state(state)

@@ -16,9 +16,10 @@ from plmjax.data import DataError
 from plmjax.data import pretraining as pt
 from plmjax.data.pretraining.char_tokenizer import CharTokenizer
 from plmjax.data.pretraining.text_pairs import encode_text_pairs, read_text_pairs
+from plmjax.data.pretraining.word_tokenizer import WordTokenizer
 
 TEXT_LAYOUT = "text"  # a file is one document, one "sentence", kept verbatim (newlines too): character LMs
-TOKENIZER_KINDS = ("wordpiece", "bpe", "gpt2_bpe", "char")
+TOKENIZER_KINDS = ("wordpiece", "bpe", "gpt2_bpe", "char", "word")
 
 
 @dataclasses.dataclass
@@ -82,18 +83,23 @@ def get_tokenizer(data_config, documents, workdir: str):
     """data.tokenizer (a directory), or one trained on the corpus into <workdir>/tokenizer (reused on resume)."""
     c = data_config
     if c.tokenizer:
-        if CharTokenizer.is_saved_in(c.tokenizer):
-            return CharTokenizer.load(c.tokenizer)
+        for kind in (CharTokenizer, WordTokenizer):
+            if kind.is_saved_in(c.tokenizer):
+                return kind.load(c.tokenizer)
         from plmjax.hf import load_tokenizer
 
         return load_tokenizer(c.tokenizer)
     if c.tokenizer_kind not in TOKENIZER_KINDS:
         raise ValueError(f"data.tokenizer_kind={c.tokenizer_kind!r}; choose one of {TOKENIZER_KINDS}")
     directory = os.path.join(workdir, "tokenizer")
-    if c.tokenizer_kind == "char":
-        if CharTokenizer.is_saved_in(directory):
-            return CharTokenizer.load(directory)
-        tokenizer = CharTokenizer.from_texts(sentence for document in documents for sentence in document)
+    if c.tokenizer_kind in ("char", "word"):
+        kind = CharTokenizer if c.tokenizer_kind == "char" else WordTokenizer
+        if kind.is_saved_in(directory):
+            return kind.load(directory)
+        texts = (sentence for document in documents for sentence in document)
+        # word: a vocabulary of every word type, its softmax the tokenizer_vocab_size most frequent.
+        options = {} if kind is CharTokenizer else {"softmax_size": c.tokenizer_vocab_size}
+        tokenizer = kind.from_texts(texts, **options)
         if jax.process_index() == 0:
             tokenizer.save(directory)
         return tokenizer
