@@ -101,8 +101,8 @@ def default_config() -> ml_collections.ConfigDict:
     # on data.corpus_*: mlm (BERT / RoBERTa; with sentence_task, BERT's MLM + NSP or ALBERT's MLM + SOP),
     # clm (GPT, Transformer-XL), plm (XLNet's permutation LM), bilm (ELMo, model.elmo), bart (denoising), t5
     # (span corruption), electra (replaced-token detection) or distillation (DistilBERT); or text_to_text (a
-    # seq2seq model on source/target pairs); or simcse (sentence embeddings, below). See docs/pretraining.md, docs/prompting.md and
-    # docs/sentence.md.
+    # seq2seq model on source/target pairs); or simcse (sentence embeddings, below). See docs/pretraining.md,
+    # docs/prompting.md and docs/sentence.md.
     c.objective.name = "classification"
     c.objective.sentence_task = ""  # mlm: "", "nsp" (a bert model) or "sop" (an albert model)
     c.objective.masking = "dynamic"  # static: one mask per example; dynamic: a new mask every epoch (RoBERTa)
