@@ -19,7 +19,7 @@ from plmjax.train.config import parse_config_arg, pretraining_config
 SIZES = {
     # (projection, cell, filters, max chars, softmax words, window, batch, steps, learning rate)
     "small": (128, 512, ((1, 32), (2, 32), (3, 64), (4, 128), (5, 256)), 20, 10000, 32, 32, 2000, 2e-3),
-    "tiny": (16, 32, ((1, 4), (2, 8), (3, 8)), 12, 200, 12, 8, 30, 1e-2),
+    "tiny": (16, 32, ((1, 4), (2, 8), (3, 8)), 12, 200, 12, 8, 30, 3e-2),
 }
 
 

@@ -101,3 +101,24 @@ def test_clipping_bounds_the_cell_and_the_projection():
     out = model.apply({"params": params}, char_ids)
     # The first layer is the clipped projection itself; the second adds its input (the residual).
     assert np.abs(np.asarray(out["layers"][1])).max() <= 0.01 + 1e-7
+
+
+def test_forward_lm_is_the_bilms_forward_half(bilm_and_inputs):
+    """bidirectional=False keeps the token encoder, the forward stack and the softmax (the same parameters, the
+    same forward logits) and trains the forward term alone, with weight 1."""
+    model, params, char_ids = bilm_and_inputs
+    forward_model = ElmoBiLM(**SIZES, cell_clip=None, proj_clip=None, bidirectional=False)
+    forward_params = {k: v for k, v in params.items() if not k.startswith("backward")}
+    shapes = jax.eval_shape(forward_model.init, jax.random.key(0), char_ids)["params"]
+    assert jax.tree.structure(nn.unbox(shapes)) == jax.tree.structure(forward_params)
+    out, forward_logits = forward_model.apply({"params": forward_params}, char_ids, method=ElmoBiLM.language_model)
+    both, expected, _ = model.apply({"params": params}, char_ids, method=ElmoBiLM.language_model)
+    np.testing.assert_allclose(forward_logits, expected, atol=1e-6)
+    assert len(out["layers"]) == 3 and out["layers"][0].shape[-1] == 4 and "backward" not in out
+    np.testing.assert_allclose(out["layers"][2], both["layers"][2][..., :4], atol=1e-6)
+    objective, bilm = BidirectionalLM(forward_model), BidirectionalLM(model)
+    batch = {"char_ids": char_ids, "word_ids": jnp.array([[1, 2, 3, 4], [5, 6, 7, 0]])}
+    assert objective.term_weights == {"forward_lm": 1.0}
+    terms, _ = objective.loss_and_metrics(forward_params, batch)
+    np.testing.assert_allclose(terms["forward_lm"][0], bilm.loss_and_metrics(params, batch)[0]["forward_lm"][0])
+    np.testing.assert_allclose(objective.loss(forward_params, batch), terms["forward_lm"][0] / 5, rtol=1e-6)

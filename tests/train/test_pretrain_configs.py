@@ -37,6 +37,7 @@ def write_corpus(path: str, documents: int = 60, seed: int = 0) -> str:
 RESUMED = "bert_mlm.py:size=tiny,masking=dynamic,nsp=false"
 TRANSFORMER_XL = "transformer_xl.py:size=tiny,memory=16"
 XLNET = "xlnet_plm.py:size=tiny"
+ELMO = "elmo.py:size=tiny"
 RUNS = {
     # Checkpointed at step 20 too: test_resume_restores_data_position resumes from there.
     RESUMED: ["--config.train.checkpoint_every=20", "--config.train.keep_checkpoints=3"],
@@ -52,6 +53,7 @@ RUNS = {
     # Checkpointed at step 10: test_transformer_xl_resumes_with_its_memory resumes from there.
     TRANSFORMER_XL: ["--config.train.checkpoint_every=10", "--config.train.keep_checkpoints=10"],
     XLNET: ["--config.train.checkpoint_every=10", "--config.train.keep_checkpoints=10"],
+    ELMO: ["--config.train.checkpoint_every=10", "--config.train.keep_checkpoints=10"],
 }
 
 
@@ -144,9 +146,9 @@ def test_distillation_teacher_is_frozen(pretrain_runs):
     assert "DISTILLATION_OK" in pretrain_runs[1]
 
 
-@pytest.mark.parametrize("config_arg", [TRANSFORMER_XL, XLNET])
+@pytest.mark.parametrize("config_arg", [TRANSFORMER_XL, XLNET, ELMO])
 def test_new_architectures_train_alike_on_one_and_eight_devices_and_resume(pretrain_runs, config_arg, tmp_path):
-    """Transformer-XL and XLNet on one device train as on 8 (data parallel); resumed on 8 devices from the
+    """Transformer-XL, XLNet and ELMo on one device train as on 8 (data parallel); resumed on 8 devices from the
     1-device run's step-10 checkpoint they continue with the uninterrupted run's losses. Transformer-XL's
     checkpoint holds its segment memory (every slot filled), which shapes those losses."""
     import orbax.checkpoint as ocp
