@@ -18,6 +18,7 @@ from plmjax import objectives, peft
 from plmjax.assembly import model as model_setup
 from plmjax.early_exit.heads import EARLY_EXIT
 from plmjax.early_exit.objective import EarlyExit
+from plmjax.models.cove import CoveSeq2Seq
 from plmjax.models.elmo import ElmoBiLM
 from plmjax.models.encoder import NATIVE_SENTENCE_TASK
 from plmjax.models.init import abstract_params
@@ -32,7 +33,7 @@ from plmjax.sentence.simcse import MLP, SimCSE
 
 OBJECTIVES = (
     "classification", "soft_classification", "prompt", "mlm", "clm", "plm", "bilm", "bart", "t5", "text_to_text",
-    "electra", "distillation", "simcse", "early_exit",
+    "cove", "electra", "distillation", "simcse", "early_exit",
 )  # fmt: skip
 # Objectives that classify a task's examples (data.task) rather than pretrain on a corpus.
 TASK_OBJECTIVES = ("classification", "soft_classification", "prompt", "early_exit")
@@ -162,13 +163,8 @@ def build(
         if vocab_size is not None and not os.path.isdir(model_config.name_or_path):
             model_config.config_overrides.vocab_size = vocab_size
     max_predictions = o.max_predictions or None
-    if o.name == "bilm":
-        # ELMo's biLM is no transformer: model.elmo sizes it, the word tokenizer's softmax gives its vocabulary.
-        if vocab_size is None:
-            raise ValueError("objective bilm needs the word tokenizer's softmax size (data.tokenizer_kind=word)")
-        elmo = config.model.elmo.to_dict()
-        model = ElmoBiLM(vocab_size, **{**elmo, "filters": tuple(map(tuple, elmo["filters"]))})
-        return ObjectiveSetup(objectives.BidirectionalLM(model), model, {"": model}, config.seed)
+    if o.name in WORD_OBJECTIVES:
+        return _word_model_setup(config, tokenizer)
     if o.name in ("electra", "distillation"):
         return _two_model_setup(config, model_config, max_predictions)
     base = model_setup.build(model_config, num_labels, config.seed, config.peft)
@@ -214,6 +210,25 @@ def build(
     else:
         objective = objectives.Seq2SeqLM(model)
     return ObjectiveSetup(objective, model, {"": model}, config.seed, base=base)
+
+
+# The LSTM objectives: no transformer, sized by model.elmo / model.cove, their vocabularies a word tokenizer's.
+WORD_OBJECTIVES = ("bilm", "cove")
+
+
+def _word_model_setup(config, tokenizer) -> ObjectiveSetup:
+    name = config.objective.name
+    if not hasattr(tokenizer, "softmax_size"):
+        raise ValueError(f"objective {name} reads words: data.tokenizer_kind=word (or a word tokenizer directory)")
+    if name == "bilm":
+        elmo = config.model.elmo.to_dict()
+        model = ElmoBiLM(tokenizer.softmax_size, **{**elmo, "filters": tuple(map(tuple, elmo["filters"]))})
+        objective = objectives.BidirectionalLM(model)
+    else:
+        cove = config.model.cove.to_dict()
+        model = CoveSeq2Seq(len(tokenizer), tokenizer.softmax_size, bos_id=tokenizer.bos_token_id, **cove)
+        objective = objectives.AttentionalTranslation(model, tokenizer.unk_token_id)
+    return ObjectiveSetup(objective, model, {"": model}, config.seed)
 
 
 def _settings(model_config) -> dict:

@@ -102,16 +102,25 @@ class CoveSeq2Seq(nn.Module):
     hidden_size: int = 300
     num_layers: int = 2
     bos_id: int = 1
+    dropout: float = 0.0  # between the encoder's LSTM layers, and on its outputs before the decoder reads them
 
     def setup(self):
         self.source_embedding = nn.Embed(self.source_vocab, self.embed_dim)
-        self.encoder = CoveEncoder(self.hidden_size, self.num_layers)
+        self.encoder = CoveEncoder(self.hidden_size, self.num_layers, self.dropout)
         self.decoder = AttentionDecoder(
             self.target_vocab, self.hidden_size, self.embed_dim, self.num_layers, self.bos_id
         )
+        self.drop = nn.Dropout(self.dropout)
 
-    def encode(self, source_ids, source_mask):
-        return self.encoder(self.source_embedding(source_ids), source_mask)
+    def dummy_inputs(self, batch: int = 1, length: int = 8):
+        """(source ids, source mask, target ids) for model.init (plmjax.models.init_params)."""
+        ids = jnp.ones((batch, length), jnp.int32)
+        return ids, ids, ids
 
-    def __call__(self, source_ids, source_mask, target_ids):
-        return self.decoder(target_ids, self.encode(source_ids, source_mask), source_mask)
+    def encode(self, source_ids, source_mask, deterministic: bool = True):
+        """CoVe of the source words [batch, length, 2 * hidden_size] (what downstream models read)."""
+        return self.encoder(self.source_embedding(source_ids), source_mask, deterministic)
+
+    def __call__(self, source_ids, source_mask, target_ids, deterministic: bool = True):
+        encoded = self.drop(self.encode(source_ids, source_mask, deterministic), deterministic=deterministic)
+        return self.decoder(target_ids, encoded, source_mask)

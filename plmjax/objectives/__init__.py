@@ -11,8 +11,10 @@ from plmjax.objectives.mlm import MaskedLM
 from plmjax.objectives.permutation_lm import PermutationLM
 from plmjax.objectives.sentence_relation import MaskedLMWithSentenceRelation, SentenceRelation
 from plmjax.objectives.seq2seq import Seq2SeqLM
+from plmjax.objectives.translation import AttentionalTranslation
 
 __all__ = [
+    "AttentionalTranslation",
     "BidirectionalLM",
     "CausalLM",
     "Classification",

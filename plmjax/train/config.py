@@ -44,6 +44,9 @@ def default_config() -> ml_collections.ConfigDict:
             bidirectional=True,
         )
     )
+    # Objective cove: CoVe's MT-LSTM (plmjax.models.cove.CoveSeq2Seq) on data.corpus_files' (source, target)
+    # pairs, its vocabularies the word tokenizer's (source: every word; target: its softmax).
+    c.model.cove = ml_collections.ConfigDict(dict(embed_dim=300, hidden_size=300, num_layers=2, dropout=0.2))
 
     c.data = ml_collections.ConfigDict()
     # A plmjax.data task ("glue/rte", "stdlib_docs", ...) or "synthetic" (random tokens, no tokenizer).
@@ -101,8 +104,8 @@ def default_config() -> ml_collections.ConfigDict:
     # on data.corpus_*: mlm (BERT / RoBERTa; with sentence_task, BERT's MLM + NSP or ALBERT's MLM + SOP),
     # clm (GPT, Transformer-XL), plm (XLNet's permutation LM), bilm (ELMo, model.elmo), bart (denoising), t5
     # (span corruption), electra (replaced-token detection) or distillation (DistilBERT); or text_to_text (a
-    # seq2seq model on source/target pairs); or simcse (sentence embeddings, below). See docs/pretraining.md,
-    # docs/prompting.md and docs/sentence.md.
+    # seq2seq model on source/target pairs) or cove (CoVe's attentional LSTM on such pairs); or simcse (sentence
+    # embeddings, below). See docs/pretraining.md, docs/prompting.md and docs/sentence.md.
     c.objective.name = "classification"
     c.objective.sentence_task = ""  # mlm: "", "nsp" (a bert model) or "sop" (an albert model)
     c.objective.masking = "dynamic"  # static: one mask per example; dynamic: a new mask every epoch (RoBERTa)

@@ -142,9 +142,7 @@ def prepare(config, workdir: str) -> Run:
         source = ClassificationSource(config, data, setup.model.num_labels, setup.objective.term_weights)
     else:
         corpus = run_data.load(config, workdir)
-        # A word vocabulary predicts only its most frequent words (the rest are <unk>, read by their characters).
-        vocab_size = getattr(corpus.tokenizer, "softmax_size", len(corpus.tokenizer))
-        setup = objective_setup.build(config, vocab_size=vocab_size)
+        setup = objective_setup.build(config, vocab_size=len(corpus.tokenizer), tokenizer=corpus.tokenizer)
         source = PretrainingSource(config, corpus, setup.objective.term_weights)
     eval_step_fn = make_objective_eval_step(setup.objective)
     model = setup.model

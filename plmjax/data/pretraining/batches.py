@@ -52,8 +52,10 @@ def make_collator(config, tokenizer, rows: int):
         )
         assert tokens_length == t5_tokens_length(config)
         return collator
-    if o.name == "text_to_text":
-        start = decoder_start_token_id(config.model.name_or_path, tokenizer.pad_token_id)
+    if o.name in ("text_to_text", "cove"):
+        # cove's decoder shifts its targets itself (after bos); text_to_text's starts as its HF model says.
+        default = tokenizer.bos_token_id if o.name == "cove" else tokenizer.pad_token_id
+        start = decoder_start_token_id(config.model.name_or_path, default)
         return TextToTextCollator(length, o.text_to_text.target_length, tokenizer.pad_token_id, start, batch_size=rows)
     raise ValueError(f"objective {o.name!r} has no collator")
 

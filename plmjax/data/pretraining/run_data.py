@@ -131,8 +131,8 @@ def split_held_out(documents: list, fraction: float) -> tuple[list, list]:
 def load(config, workdir: str, tokenizer=None) -> PretrainingData:
     """Corpus -> tokenizer -> tokenised documents -> the objective's examples, for train and validation."""
     c = config.data
-    if config.objective.name == "text_to_text":
-        return load_text_pairs(config, tokenizer)
+    if config.objective.name in PAIR_OBJECTIVES:
+        return load_text_pairs(config, workdir, tokenizer)
     documents, held_out = read_corpus(c)
     if tokenizer is None:
         tokenizer = get_tokenizer(c, documents + (held_out or []), workdir)
@@ -155,10 +155,15 @@ def load(config, workdir: str, tokenizer=None) -> PretrainingData:
     return PretrainingData(tokenizer, train, evaluation, train_examples, eval_examples)
 
 
-def load_text_pairs(config, tokenizer=None) -> PretrainingData:
-    """text_to_text: the (source, target) pairs of data.corpus_files (JSON lines, plmjax.data.pretraining.
-    text_pairs), held out from data.validation_files or the last data.validation_fraction of them; the
-    tokenizer is data.tokenizer or the model's directory."""
+# Objectives that learn (source, target) pairs.
+PAIR_OBJECTIVES = ("text_to_text", "cove")
+
+
+def load_text_pairs(config, workdir: str, tokenizer=None) -> PretrainingData:
+    """text_to_text and cove: the (source, target) pairs of data.corpus_files (JSON lines, plmjax.data.
+    pretraining.text_pairs), held out from data.validation_files or the last data.validation_fraction of them;
+    the tokenizer is data.tokenizer or the model's directory (cove: one trained on every pair's words, as
+    get_tokenizer trains, unless data.tokenizer names one)."""
     c = config.data
     if not c.corpus_files:
         raise DataError("objective text_to_text reads data.corpus_files: JSON lines with source and target")
@@ -170,7 +175,9 @@ def load_text_pairs(config, tokenizer=None) -> PretrainingData:
             raise ValueError(f"data.validation_fraction={c.validation_fraction} must be in (0, 1)")
         cut = len(pairs) - max(1, math.ceil(len(pairs) * c.validation_fraction))
         pairs, held_out = pairs[:cut], pairs[cut:]
-    if tokenizer is None:
+    if tokenizer is None and config.objective.name == "cove":
+        tokenizer = get_tokenizer(c, [[text for pair in pairs + held_out for text in pair]], workdir)
+    elif tokenizer is None:
         from plmjax.hf import load_tokenizer
 
         tokenizer = load_tokenizer(c.tokenizer or config.model.name_or_path)
