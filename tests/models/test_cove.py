@@ -74,3 +74,27 @@ def test_cove_features_are_the_word_vectors_then_the_encoder_outputs():
     assert features.shape == (2, 4, 5 + 6)
     np.testing.assert_array_equal(features[..., :5], vectors)
     np.testing.assert_array_equal(features[1, 2:, 5:], 0)  # padded source positions carry no context vector
+
+
+def test_translation_objective_is_the_decoders_cross_entropy_with_unknown_targets_mapped():
+    """Target ids past the target vocabulary become unk_id, as the decoder's inputs and as its labels; padded
+    target positions and padding rows count nowhere."""
+    from plmjax.objectives import AttentionalTranslation
+
+    model = CoveSeq2Seq(source_vocab=12, target_vocab=6, embed_dim=5, hidden_size=4, num_layers=2, bos_id=1)
+    params = random_params(model, SOURCE, SOURCE_MASK, TARGET)
+    objective = AttentionalTranslation(model, unk_id=3)
+    target_ids = jnp.array([[4, 9, 2], [5, 2, 0]])  # 9 is past the 6-word target vocabulary
+    batch = {
+        "input_ids": SOURCE, "attention_mask": SOURCE_MASK, "target_ids": target_ids,
+        "target_weights": jnp.array([[1.0, 1.0, 1.0], [1.0, 1.0, 0.0]]), "weights": jnp.array([1.0, 1.0]),
+    }  # fmt: skip
+    mapped = jnp.array([[4, 3, 2], [5, 2, 0]])
+    log_probs = jax.nn.log_softmax(model.apply({"params": params}, SOURCE, SOURCE_MASK, mapped))
+    cells = [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1)]
+    expected = -sum(float(log_probs[r, t, mapped[r, t]]) for r, t in cells)
+    terms, metrics = objective.loss_and_metrics(params, batch)
+    np.testing.assert_allclose(terms["translation"], (expected, 5.0), rtol=1e-6)
+    np.testing.assert_allclose(objective.loss(params, batch), expected / 5, rtol=1e-6)
+    padded = {**batch, "weights": jnp.array([1.0, 0.0])}
+    assert float(objective.term_counts(padded)["translation"]) == 3 and set(metrics) == {"accuracy"}
