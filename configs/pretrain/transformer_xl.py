@@ -10,7 +10,9 @@ cut into batch-size parallel streams; every step takes the next segment of each 
 and the memory of the previous segments rides in the train state. Evaluation walks the held-out streams
 segment by segment with eval_memory slots of memory (0: as in training).
 
-Arguments: memory (memory slots per layer in training; 0: none), eval_memory, size (tiny, small), corpus.
+Arguments: memory (memory slots per layer in training; 0: none), eval_memory, size (tiny, small), corpus,
+words (WikiText's own words, every type in the vocabulary sorted by frequency, instead of the BPE), adaptive
+(the adaptive softmax over that vocabulary, the paper's output layer: it needs words=true).
 """
 
 from plmjax.data.pretraining.default_corpora import WIKITEXT2_VALID
@@ -22,10 +24,16 @@ SIZES = {
     "small": (4, 4, 128, 512, 64, 16, 2000, 1e-3),
     "tiny": (2, 2, 32, 64, 16, 8, 30, 3e-3),
 }
+# The adaptive softmax's cutoffs over the frequency-sorted words, per size.
+CUTOFFS = {"small": (2000, 6000), "tiny": (10, 20)}
 
 
 def get_config(arg=None):
-    arg = parse_config_arg(arg, memory=64, eval_memory=0, size="small", corpus=WIKITEXT2_VALID)
+    arg = parse_config_arg(
+        arg, memory=64, eval_memory=0, size="small", corpus=WIKITEXT2_VALID, words=False, adaptive=False
+    )
+    if arg.adaptive and not arg.words:
+        raise ValueError("the adaptive softmax needs a vocabulary sorted by frequency: add words=true")
     layers, heads, width, inner, segment, batch, steps, learning_rate = SIZES[arg.size]
     config = pretraining_config("clm", "gpt2", size="tiny", corpus=arg.corpus, layout="wikitext", tokenizer_kind="bpe")
     config.model.name_or_path = "transfo-xl-base"
@@ -41,7 +49,11 @@ def get_config(arg=None):
         attention_dropout=0.0,
         memory_length=arg.memory,
         clamp_length=None,
+        tie_word_embeddings=not arg.adaptive,
+        adaptive_softmax_cutoffs=CUTOFFS[arg.size] if arg.adaptive else (),
     )
+    if arg.words:
+        config.data.tokenizer_kind = "word"
     config.objective.eval_memory_length = arg.eval_memory
     config.data.sampling = "segments"
     config.data.tokenizer_vocab_size = 8000 if arg.size == "small" else 400

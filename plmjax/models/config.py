@@ -89,6 +89,11 @@ class TransformerConfig:
     memory_length: int = 0
     # Distances above this share its sinusoid (Transformer-XL's clamp_len); None: no clamp.
     clamp_length: int | None = None
+    # The LM head as an adaptive softmax (plmjax.models.adaptive_softmax, Transformer-XL's option): the
+    # vocabulary, sorted by frequency, cut at these ids into a head and tail clusters, cluster i projected to
+    # hidden_size / div_value^(i + 1). (): a full softmax.
+    adaptive_softmax_cutoffs: tuple[int, ...] = ()
+    adaptive_softmax_div_value: float = 4.0
     # XLNet's relative segment encoding: a learned score for "same" or "different" token type of query and key
     # (segment_bias, segment_embedding per layer) instead of token-type embeddings.
     relative_segment_encoding: bool = False
@@ -125,6 +130,8 @@ class TransformerConfig:
     peft: PeftConfig = PeftConfig()
 
     def __post_init__(self):
+        # A list from a JSON config or a command line: a tuple keeps the config hashable.
+        object.__setattr__(self, "adaptive_softmax_cutoffs", tuple(self.adaptive_softmax_cutoffs))
         if self.family not in FAMILIES:
             raise ValueError(f"unknown family {self.family!r}; families: {list(FAMILIES)}")
         if self.attention_head_dim is None and self.hidden_size % self.num_heads:
@@ -139,6 +146,13 @@ class TransformerConfig:
             raise ValueError(f"num_layers {self.num_layers} is not divisible by num_hidden_groups {self.hidden_groups}")
         if self.relative_segment_encoding and not self.has_relative_sinusoids:
             raise ValueError("relative_segment_encoding needs position_embedding_type='relative_sinusoid'")
+        cutoffs = self.adaptive_softmax_cutoffs
+        if cutoffs and (list(cutoffs) != sorted(set(cutoffs)) or cutoffs[0] <= 0 or cutoffs[-1] >= self.vocab_size):
+            raise ValueError(
+                f"adaptive_softmax_cutoffs {cutoffs} must increase strictly within (0, vocab_size {self.vocab_size})"
+            )
+        if cutoffs and self.tie_word_embeddings:
+            raise ValueError("an adaptive softmax has its own output layers: set tie_word_embeddings=False")
         if self.memory_length and not self.has_relative_sinusoids:
             raise ValueError(
                 "memory_length > 0 needs position_embedding_type='relative_sinusoid': absolute positions "

@@ -5,6 +5,7 @@ are the encoder family's, set by config fields."""
 import flax.linen as nn
 import jax.numpy as jnp
 
+from plmjax.models.adaptive_softmax import AdaptiveLogSoftmax
 from plmjax.models.attention import causal_bias
 from plmjax.models.config import TransformerConfig
 from plmjax.models.heads import check_head, untied_lm_head
@@ -47,7 +48,9 @@ class DecoderModel(nn.Module):
         self.decoder = TransformerStack(c, decoder=True)
         for name, module in c.peft.model_modules(c).items():  # a soft prompt, under its name
             setattr(self, name, module)
-        if head == "lm" and not c.tie_word_embeddings:
+        if head == "lm" and c.adaptive_softmax_cutoffs:
+            self.lm_head = AdaptiveLogSoftmax(c)  # log-probabilities as the logits (Transformer-XL's option)
+        elif head == "lm" and not c.tie_word_embeddings:
             self.lm_head = untied_lm_head(c)
         if head == "classification":
             self.score = dense(c, self.num_labels, ("embed", "labels"), "score", use_bias=False)

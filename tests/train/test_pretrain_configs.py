@@ -52,6 +52,7 @@ RUNS = {
     "shakespeare_char.py:size=tiny": [],
     # Checkpointed at step 10: test_transformer_xl_resumes_with_its_memory resumes from there.
     TRANSFORMER_XL: ["--config.train.checkpoint_every=10", "--config.train.keep_checkpoints=10"],
+    "transformer_xl.py:size=tiny,memory=16,words=true,adaptive=true": [],
     XLNET: ["--config.train.checkpoint_every=10", "--config.train.keep_checkpoints=10"],
     ELMO: ["--config.train.checkpoint_every=10", "--config.train.keep_checkpoints=10"],
 }

@@ -1,11 +1,16 @@
-"""ELMo's downstream use (Peters et al. 2018, section 3.3): a task model reads gamma * sum_k softmax(s)_k h_k of
-the frozen biLM's layers, the mix (`ScalarMix`) trained with the task.
+"""Contextual word vectors in a downstream task, from a frozen pretrained model: ELMo's and CoVe's use.
 
-Here the task model is a sentence classifier (`MixClassifier`): the mix at each word, mean- and max-pooled over
-the sentence's words, then one hidden ReLU layer. Its `layers` pick what the mix reads: every biLM layer (ELMo),
-or (0,) alone, the character CNN's context-independent token vectors (the non-contextual baseline). The biLM is
-frozen, so its layers are computed once (`bilm_layers`) and the classifier trains on them (`train_classifier`:
-AdamW on minibatches, the checkpoint chosen by accuracy on a dev split, then scored on test).
+- ELMo (Peters et al. 2018, section 3.3): the task model reads gamma * sum_k softmax(s)_k h_k of the biLM's
+  layers, the mix (`ScalarMix`) trained with the task. `bilm_layers` computes the layers.
+- CoVe (McCann et al. 2017): the task model reads [word vectors; CoVe], the MT-LSTM encoder's outputs after
+  the word vectors it read. `cove_vectors` computes both.
+
+Here the task model is a sentence classifier (`MixClassifier`): the mix of its input layers at each word, mean-
+and max-pooled over the sentence's words, then one hidden ReLU layer. Which layers it mixes picks the features:
+every biLM layer (ELMo), or layer 0 alone, the character CNN's context-independent token vectors (the
+non-contextual baseline); for CoVe one layer, the word vectors with or without CoVe. The pretrained model is
+frozen, so its features are computed once and the classifier trains on them (`train_classifier`: AdamW on
+minibatches, the checkpoint chosen by accuracy on a dev split, then scored on test).
 """
 
 import flax.linen as nn
@@ -15,6 +20,7 @@ import numpy as np
 import optax
 
 from plmjax.models.char_cnn import ScalarMix
+from plmjax.models.cove import cove_features
 from plmjax.models.elmo import elmo_char_ids
 
 
@@ -32,6 +38,29 @@ def bilm_layers(model, params, sentences, max_words: int, batch_size: int = 64) 
         layers.append(np.asarray(jnp.stack(out["layers"], axis=2)))
         masks.append(np.asarray(out["mask"]))
     return np.concatenate(layers), np.concatenate(masks)
+
+
+def cove_vectors(model, params, tokenizer, sentences, max_words: int, batch_size: int = 64) -> dict:
+    """{"words": word vectors [sentences, max_words, 1, embed_dim], "words+cove": [word vectors; CoVe]
+    [..., 1, embed_dim + 2 * hidden_size], "mask": [sentences, max_words]} of a plmjax.models.cove.CoveSeq2Seq
+    over word lists, looked up in its word tokenizer (a word it never saw is <unk>)."""
+    ids = np.zeros((len(sentences), max_words), np.int32)
+    for row, words in enumerate(sentences):
+        words = words[:max_words]
+        ids[row, : len(words)] = [tokenizer.ids.get(w, tokenizer.unk_token_id) for w in words]
+    mask = (ids != tokenizer.pad_token_id).astype(np.int32)
+
+    def features(ids, mask):
+        vectors = model.apply({"params": params}, ids, method=lambda m, i: m.source_embedding(i))
+        return vectors, model.apply({"params": params}, ids, mask, method=type(model).encode)
+
+    apply = jax.jit(features)
+    words, both = [], []
+    for start in range(0, len(sentences), batch_size):
+        vectors, cove = apply(ids[start : start + batch_size], mask[start : start + batch_size])
+        words.append(np.asarray(vectors)[:, :, None])
+        both.append(np.asarray(cove_features(vectors, cove))[:, :, None])
+    return {"words": np.concatenate(words), "words+cove": np.concatenate(both), "mask": mask}
 
 
 class MixClassifier(nn.Module):
