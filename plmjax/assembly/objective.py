@@ -206,7 +206,7 @@ def build(
     elif o.name == "plm":
         if model.config.family != "xlnet":
             raise ValueError(f"objective plm (permutation LM) needs an xlnet model, not {model.config.family}")
-        objective = objectives.PermutationLM(model)
+        objective = objectives.PermutationLM(model, o.eval_memory_length)
     else:
         objective = objectives.Seq2SeqLM(model)
     return ObjectiveSetup(objective, model, {"": model}, config.seed, base=base)

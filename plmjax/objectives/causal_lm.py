@@ -12,12 +12,12 @@ than training's (the paper evaluates with a longer memory).
 
 import dataclasses
 
-import jax
 import jax.numpy as jnp
 
 from plmjax.models import init_params
 from plmjax.models.segment_memory import empty_memory
 from plmjax.objectives.base import Objective, accuracy, cross_entropy, dropout_rngs, token_weights
+from plmjax.objectives.segment_scan import memory_model, scan_segments
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,23 +77,6 @@ class CausalLM(Objective):
         segment = self.segment_length or length
         if not self.has_memory or segment >= length:
             return super().evaluation(params, batch, rng)
-        if length % segment:
-            raise ValueError(f"an evaluation batch of {length} tokens is not whole {segment}-token segments")
-        slots = self.eval_memory_length or self.model.config.memory_length
-        model = self.model.clone(config=self.model.config.replace(memory_length=slots))
-        rows = batch["input_ids"].shape[0]
-        # [segments, rows, segment] pieces of every [rows, length] array; row weights stay as they are.
-        pieces = {
-            k: jnp.moveaxis(v.reshape(rows, length // segment, segment), 1, 0)
-            for k, v in batch.items()
-            if v.ndim == 2 and v.shape[1] == length
-        }
-        rest = {k: v for k, v in batch.items() if k not in pieces}
-
-        def one_segment(memory, piece):
-            terms, metrics, memory = self._terms(model, params, {**rest, **piece}, None, True, memory)
-            return memory, (terms, metrics)
-
-        _, (terms, metrics) = jax.lax.scan(one_segment, empty_memory(model.config, rows), pieces)
-        total = lambda pairs: {k: (jnp.sum(s), jnp.sum(c)) for k, (s, c) in pairs.items()}  # noqa: E731
-        return total(terms), total(metrics), {}
+        model = memory_model(self.model, self.eval_memory_length)
+        terms_fn = lambda piece, memory: self._terms(model, params, piece, None, True, memory)  # noqa: E731
+        return (*scan_segments(terms_fn, model, batch, segment), {})

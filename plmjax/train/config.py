@@ -114,7 +114,8 @@ def default_config() -> ml_collections.ConfigDict:
     c.objective.mask_unit = "token"
     c.objective.mask_prob = 0.15
     c.objective.max_predictions = 0  # vocabulary logits at this many selected positions per row (0: everywhere)
-    # clm with a segment memory (Transformer-XL): memory slots at evaluation (0: the model's memory_length)
+    # clm or plm with a segment memory (Transformer-XL, XLNet): memory slots at evaluation (0: the model's
+    # memory_length)
     c.objective.eval_memory_length = 0
     c.objective.partial_prediction = 6  # plm (XLNet): predict the last 1/K of each row's factorisation order
     c.objective.bart = ml_collections.ConfigDict(

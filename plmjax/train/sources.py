@@ -14,6 +14,7 @@ from plmjax.data.pretraining.batches import (
     local_rows,
     make_collator,
 )
+from plmjax.data.pretraining.permutation import PermutedSegments
 from plmjax.data.pretraining.run_data import stream
 from plmjax.data.task_inputs import RunData, batch_iterator
 from plmjax.train.evaluate import evaluate_objective
@@ -61,7 +62,7 @@ class ClassificationSource:
 
 
 # The objectives that train on samples of one token stream, per data.sampling.
-WINDOW_OBJECTIVES = {"random_windows": ("clm", "bilm"), "segments": ("clm",)}
+WINDOW_OBJECTIVES = {"random_windows": ("clm", "bilm"), "segments": ("clm", "plm")}
 
 
 class PretrainingSource:
@@ -106,7 +107,12 @@ class PretrainingSource:
         seed = config.seed if train else config.seed + EVAL_SEED_OFFSET
         if self.sampling == "segments":
             tokens = self.streams["train" if split == "train" else "eval"]
-            return ConsecutiveSegments(tokens, c.max_length, batch_size, train=train)
+            segments = ConsecutiveSegments(tokens, c.max_length, batch_size, train=train)
+            if config.objective.name == "plm":  # XLNet: each segment permuted (PermutedSegments)
+                return PermutedSegments(
+                    segments, make_collator(config, self.data.tokenizer, len(segments.streams)), seed
+                )
+            return segments
         if self.windows:
             tokens = self.streams["train" if split == "train" else "eval"]
             windows = RandomWindows(tokens, c.max_length, batch_size, seed=seed, num_batches=max_batches)

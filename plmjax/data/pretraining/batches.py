@@ -155,8 +155,8 @@ class ConsecutiveSegments:
             )
         self.streams = tokens[: per_stream * batch_size].reshape(batch_size, per_stream)
         self.length, self.train = length, train
-        rows, first_row = local_rows(batch_size)
-        self.streams = self.streams[first_row : first_row + rows]
+        rows, self.first_row = local_rows(batch_size)
+        self.streams = self.streams[self.first_row : self.first_row + rows]
         self.position = 0
 
     def __iter__(self):

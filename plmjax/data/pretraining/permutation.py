@@ -56,3 +56,43 @@ class PermutationLmCollator:
             batch["target_ids"][row, : len(targets)] = batch["input_ids"][row, targets]
             batch["target_weights"][row, : len(targets)] = 1.0
         return batch
+
+
+# The arrays of a permutation-LM batch that belong to one segment's factorisation orders.
+PERMUTATION_KEYS = ("perm_mask", "target_mapping", "target_ids", "target_weights")
+
+
+class PermutedSegments:
+    """XLNet's pretraining batches with a segment memory: the segments of `segments` (ConsecutiveSegments), each
+    row of each segment given its own factorisation order by `collator` (a PermutationLmCollator), seeded by
+    (seed, step, global row) so the orders do not depend on the process count.
+
+    Training: one segment per step. Evaluation (segments.train False): one batch of whole streams, input_ids and
+    attention_mask [rows, segments * length], and PERMUTATION_KEYS with every segment's arrays on axis 1
+    (plmjax.objectives.PermutationLM walks them with the memory)."""
+
+    def __init__(self, segments, collator: PermutationLmCollator, seed: int):
+        self.segments, self.collator, self.seed = segments, collator, seed
+
+    def __iter__(self):
+        return self
+
+    def _permuted(self, ids, step: int) -> dict:
+        rows = range(self.segments.first_row, self.segments.first_row + len(ids))
+        return self.collator(list(ids), [np.random.default_rng([self.seed, step, row]) for row in rows])
+
+    def __next__(self) -> dict:
+        step = self.segments.position
+        ids = next(self.segments)["input_ids"]
+        if self.segments.train:
+            return self._permuted(ids, step)
+        length = self.segments.length
+        pieces = [self._permuted(ids[:, s : s + length], s // length) for s in range(0, ids.shape[1], length)]
+        batch = {key: np.stack([piece[key] for piece in pieces], axis=1) for key in PERMUTATION_KEYS}
+        return {**batch, "input_ids": ids, "attention_mask": np.ones_like(ids), "weights": pieces[0]["weights"]}
+
+    def get_state(self) -> dict:
+        return self.segments.get_state()
+
+    def set_state(self, state: dict) -> None:
+        self.segments.set_state(state)
