@@ -13,7 +13,7 @@ the last 5% of the pairs are held out.
 Arguments: corpus (a JSON-lines pairs file), size (tiny, small).
 """
 
-from plmjax.train.config import default_config, parse_config_arg
+from plmjax.train.config import cosine_schedule, default_config, parse_config_arg
 
 SIZES = {
     # (embedding, hidden, softmax words, source length, target length, batch, steps, learning rate)
@@ -35,14 +35,9 @@ def get_config(arg=None):
     config.data.validation_fraction = 0.05
     config.data.max_length = source_length
     config.objective.text_to_text.target_length = target_length
-    config.data.batch_size = batch
-    config.data.eval_batch_size = batch
-    config.optimizer.learning_rate = learning_rate
-    config.optimizer.warmup_steps = max(1, steps // 20)
-    config.optimizer.decay = "cosine"
     config.optimizer.weight_decay = 0.0
-    config.train.num_steps = steps
-    config.train.eval_every = max(1, steps // 10)
-    config.train.checkpoint_every = max(1, steps // 10)
-    config.train.log_every = 1 if arg.size == "tiny" else 50
+    log_every = 1 if arg.size == "tiny" else 50
+    cosine_schedule(
+        config, steps=steps, batch_size=batch, learning_rate=learning_rate, evaluations=10, log_every=log_every
+    )
     return config

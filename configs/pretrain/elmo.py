@@ -14,7 +14,7 @@ Arguments: bidirectional (false: the forward LM alone), size (tiny, small), corp
 """
 
 from plmjax.data.pretraining.default_corpora import WIKITEXT2_VALID
-from plmjax.train.config import parse_config_arg, pretraining_config
+from plmjax.train.config import cosine_schedule, parse_config_arg, pretraining_config
 
 SIZES = {
     # (projection, cell, filters, max chars, softmax words, window, batch, steps, learning rate)
@@ -41,15 +41,10 @@ def get_config(arg=None):
     config.data.tokenizer_vocab_size = softmax
     config.data.validation_fraction = 0.1
     config.data.max_length = window
-    config.data.batch_size = batch
-    config.data.eval_batch_size = batch
     config.data.eval_batches = 100 if arg.size == "small" else 2
-    config.optimizer.learning_rate = learning_rate
-    config.optimizer.warmup_steps = max(1, steps // 20)
-    config.optimizer.decay = "cosine"
     config.optimizer.weight_decay = 0.0
-    config.train.num_steps = steps
-    config.train.eval_every = max(1, steps // 5)
-    config.train.checkpoint_every = max(1, steps // 5)
-    config.train.log_every = 1 if arg.size == "tiny" else 50
+    log_every = 1 if arg.size == "tiny" else 50
+    cosine_schedule(
+        config, steps=steps, batch_size=batch, learning_rate=learning_rate, evaluations=5, log_every=log_every
+    )
     return config

@@ -17,7 +17,7 @@ words (WikiText's own words, every type in the vocabulary sorted by frequency, i
 
 from plmjax.data.pretraining.default_corpora import WIKITEXT2_VALID
 from plmjax.models.presets import TRANSFORMER_XL_ARCHITECTURE
-from plmjax.train.config import parse_config_arg, pretraining_config
+from plmjax.train.config import cosine_schedule, parse_config_arg, pretraining_config
 
 SIZES = {
     # (layers, heads, width, inner, segment, batch, steps, learning rate)
@@ -59,14 +59,9 @@ def get_config(arg=None):
     config.data.tokenizer_vocab_size = 8000 if arg.size == "small" else 400
     config.data.validation_fraction = 0.1
     config.data.max_length = segment
-    config.data.batch_size = batch
-    config.data.eval_batch_size = batch
-    config.optimizer.learning_rate = learning_rate
-    config.optimizer.warmup_steps = max(1, steps // 20)
-    config.optimizer.decay = "cosine"
     config.optimizer.grad_clip_norm = 0.25  # the paper's clip
-    config.train.num_steps = steps
-    config.train.eval_every = max(1, steps // 5)
-    config.train.checkpoint_every = max(1, steps // 5)
-    config.train.log_every = 1 if arg.size == "tiny" else 50
+    log_every = 1 if arg.size == "tiny" else 50
+    cosine_schedule(
+        config, steps=steps, batch_size=batch, learning_rate=learning_rate, evaluations=5, log_every=log_every
+    )
     return config

@@ -289,6 +289,20 @@ def parse_config_arg(arg: str | None, **defaults) -> ml_collections.ConfigDict:
     return parsed
 
 
+def cosine_schedule(config, *, steps: int, batch_size: int, learning_rate: float, evaluations: int, log_every: int):
+    """A run of `steps` steps of `batch_size` rows (evaluated in batches as large), the peak learning rate
+    reached after 5% of them and decayed on a cosine, evaluated and checkpointed `evaluations` times."""
+    config.data.batch_size = batch_size
+    config.data.eval_batch_size = batch_size
+    config.optimizer.learning_rate = learning_rate
+    config.optimizer.warmup_steps = max(1, steps // 20)
+    config.optimizer.decay = "cosine"
+    config.train.num_steps = steps
+    config.train.eval_every = max(1, steps // evaluations)
+    config.train.checkpoint_every = max(1, steps // evaluations)
+    config.train.log_every = log_every
+
+
 # size -> (TransformerConfig fields, max_length, batch size, steps, tokenizer vocabulary, peak learning rate).
 # tiny: seconds on a CPU, for tests; small: a 4-layer, 256-wide model (issue 6's real-corpus BERT).
 SIZES = {

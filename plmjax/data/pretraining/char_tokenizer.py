@@ -1,13 +1,12 @@
 """A character-level tokenizer: one id per distinct character of a text, in sorted order (nanoGPT's
 shakespeare_char vocabulary), with no special tokens. Saved as `chars.json` in a directory."""
 
-import json
-import os
+from plmjax.data.pretraining.saved_vocabulary import SavedVocabulary
 
 CHARS_FILE = "chars.json"
 
 
-class CharTokenizer:
+class CharTokenizer(SavedVocabulary):
     """Callable like an HF tokenizer on a list of texts (`tokenize_documents` works with it)."""
 
     pad_token_id = None
@@ -17,6 +16,7 @@ class CharTokenizer:
     cls_token_id = None
     sep_token_id = None
     all_special_ids: list[int] = []  # noqa: RUF012 (read-only, like an HF tokenizer's)
+    FILE = CHARS_FILE
 
     def __init__(self, chars):
         self.chars = list(chars)
@@ -29,18 +29,11 @@ class CharTokenizer:
         return cls(sorted(set().union(*(set(text) for text in texts))))
 
     @classmethod
-    def load(cls, directory: str) -> "CharTokenizer":
-        with open(os.path.join(directory, CHARS_FILE), encoding="utf-8") as f:
-            return cls(json.load(f))
+    def from_saved(cls, chars) -> "CharTokenizer":
+        return cls(chars)
 
-    @staticmethod
-    def is_saved_in(directory: str) -> bool:
-        return os.path.isfile(os.path.join(directory, CHARS_FILE))
-
-    def save(self, directory: str) -> None:
-        os.makedirs(directory, exist_ok=True)
-        with open(os.path.join(directory, CHARS_FILE), "w", encoding="utf-8") as f:
-            json.dump(self.chars, f)
+    def to_saved(self):
+        return self.chars
 
     def __len__(self) -> int:
         return len(self.chars)

@@ -8,22 +8,23 @@ outside its softmax (`softmax_ids`). Saved as `words.json` in a directory.
 """
 
 import collections
-import json
-import os
 
 import numpy as np
+
+from plmjax.data.pretraining.saved_vocabulary import SavedVocabulary
 
 WORDS_FILE = "words.json"
 # <S> and </S> are ELMo's sentence markers (their own character ids); </S> also ends each document.
 SPECIALS = ("<pad>", "<S>", "</S>", "<unk>")
 
 
-class WordTokenizer:
+class WordTokenizer(SavedVocabulary):
     """Callable like an HF tokenizer on a list of texts (`tokenize_documents` works with it)."""
 
     pad_token_id, bos_token_id, eos_token_id, unk_token_id = range(len(SPECIALS))
     mask_token_id = cls_token_id = sep_token_id = None
     all_special_ids = list(range(len(SPECIALS)))  # noqa: RUF012 (read-only, like an HF tokenizer's)
+    FILE = WORDS_FILE
 
     def __init__(self, words, softmax_size: int):
         self.words = list(words)
@@ -45,19 +46,11 @@ class WordTokenizer:
         return cls([*SPECIALS, *ranked], softmax_size)
 
     @classmethod
-    def load(cls, directory: str) -> "WordTokenizer":
-        with open(os.path.join(directory, WORDS_FILE), encoding="utf-8") as f:
-            saved = json.load(f)
+    def from_saved(cls, saved: dict) -> "WordTokenizer":
         return cls(saved["words"], saved["softmax_size"])
 
-    @staticmethod
-    def is_saved_in(directory: str) -> bool:
-        return os.path.isfile(os.path.join(directory, WORDS_FILE))
-
-    def save(self, directory: str) -> None:
-        os.makedirs(directory, exist_ok=True)
-        with open(os.path.join(directory, WORDS_FILE), "w", encoding="utf-8") as f:
-            json.dump({"softmax_size": self.softmax_size, "words": self.words}, f)
+    def to_saved(self) -> dict:
+        return {"softmax_size": self.softmax_size, "words": self.words}
 
     def __len__(self) -> int:
         return len(self.words)
