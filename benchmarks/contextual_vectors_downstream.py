@@ -79,7 +79,7 @@ def main():
     parser.add_argument("--task", default="TREC")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--max_words", type=int, default=40)
-    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--steps", type=int, default=4000)
     parser.add_argument("--out", default="")
     args = parser.parse_args()
 

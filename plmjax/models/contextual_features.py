@@ -69,7 +69,7 @@ class MixClassifier(nn.Module):
     num_labels: int
     num_layers: int
     hidden_size: int = 256
-    dropout: float = 0.2
+    dropout: float = 0.0
 
     @nn.compact
     def __call__(self, layers, mask, deterministic: bool = True):
@@ -86,7 +86,7 @@ class MixClassifier(nn.Module):
 
 def train_classifier(splits: dict, num_labels: int, layers=None, *, seed: int = 0, steps: int = 2000,
                      eval_every: int = 100, batch_size: int = 32, learning_rate: float = 1e-3,
-                     weight_decay: float = 1e-2, hidden_size: int = 256, dropout: float = 0.2) -> dict:  # fmt: skip
+                     weight_decay: float = 1e-2, hidden_size: int = 256, dropout: float = 0.0) -> dict:  # fmt: skip
     """Train a MixClassifier on splits["train"] = (layers, mask, labels) over the biLM layers `layers` (None:
     all); every eval_every steps score splits["dev"], keep the best (the earliest on ties) and score
     splits["test"] with it. {"dev": best dev accuracy, "test": its test accuracy, "step", "mix": the softmax
