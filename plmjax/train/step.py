@@ -21,7 +21,12 @@ __all__ = ["example_losses", "make_objective_eval_step", "make_objective_train_s
 
 def _batch_sizes(batch) -> dict:
     """Real rows and real tokens of a batch, for throughput."""
-    tokens = jnp.sum(token_weights(batch, "attention_mask")) if "attention_mask" in batch else jnp.zeros(())
+    if "attention_mask" in batch:
+        tokens = jnp.sum(token_weights(batch, "attention_mask"))
+    elif "char_ids" in batch:  # ELMo's words: a real word has characters
+        tokens = jnp.sum((batch["char_ids"] > 0).any(axis=-1) * row_weights(batch)[:, None])
+    else:
+        tokens = jnp.zeros(())
     return {"examples": jnp.sum(row_weights(batch)), "tokens": tokens}
 
 
