@@ -25,6 +25,10 @@ from plmjax.models.segment_memory import SegmentMemory, memory_for_segment, next
 from plmjax.models.stack import TransformerStack
 
 HEADS_BY_FAMILY = {"xlnet": (None, "lm")}
+# The arrays of a permutation-LM batch that describe one segment's factorisation orders and predictions: the
+# model's perm_mask and target_mapping, and the targets they predict (plmjax.data.pretraining.permutation,
+# plmjax.objectives.PermutationLM).
+PERMUTATION_KEYS = ("perm_mask", "target_mapping", "target_ids", "target_weights")
 
 
 def stream_masks(attention_mask, perm_mask, batch: int, length: int, memory_keep):

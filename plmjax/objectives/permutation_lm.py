@@ -14,9 +14,9 @@ import dataclasses
 
 import jax.numpy as jnp
 
-from plmjax.data.pretraining.permutation import PERMUTATION_KEYS
 from plmjax.models import init_params
 from plmjax.models.segment_memory import empty_memory
+from plmjax.models.xlnet import PERMUTATION_KEYS
 from plmjax.objectives.base import Objective, accuracy, cross_entropy, dropout_rngs, token_weights
 from plmjax.objectives.segment_scan import memory_model, scan_segments
 

@@ -8,10 +8,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from plmjax.data.pretraining.batches import ConsecutiveSegments
-from plmjax.data.pretraining.permutation import PERMUTATION_KEYS, PermutationLmCollator, PermutedSegments
+from plmjax.data.pretraining.permutation import PermutationLmCollator, PermutedSegments
 from plmjax.models.config import TransformerConfig
 from plmjax.models.presets import XLNET_ARCHITECTURE
-from plmjax.models.xlnet import XLNetModel
+from plmjax.models.xlnet import PERMUTATION_KEYS, XLNetModel
 from plmjax.objectives import PermutationLM
 
 TOKENS = np.arange(3, 3 + 4 * 25) % 40

@@ -12,6 +12,7 @@ import numpy as np
 
 from plmjax.data.pretraining.collators import pad_batch
 from plmjax.data.pretraining.masking import per_example_generators
+from plmjax.models.xlnet import PERMUTATION_KEYS
 
 
 def permutation_targets(length: int, partial_prediction: int, rng: np.random.Generator):
@@ -56,10 +57,6 @@ class PermutationLmCollator:
             batch["target_ids"][row, : len(targets)] = batch["input_ids"][row, targets]
             batch["target_weights"][row, : len(targets)] = 1.0
         return batch
-
-
-# The arrays of a permutation-LM batch that belong to one segment's factorisation orders.
-PERMUTATION_KEYS = ("perm_mask", "target_mapping", "target_ids", "target_weights")
 
 
 class PermutedSegments:
