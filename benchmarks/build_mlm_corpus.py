@@ -22,10 +22,9 @@ import sys
 
 import numpy as np
 
+from plmjax.data.pretraining.default_corpora import DATA_ROOT as DEFAULT_DATA_ROOT  # $PLMJAX_DATA or ../shared/data
 from plmjax.data.senteval import SENTEVAL, sentence_key, senteval_sentences
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_DATA_ROOT = os.path.normpath(os.path.join(REPO, "..", "shared", "data"))
 WIKITEXT_HEADING = re.compile(r"^=( =)* .* =( =)*$")  # " = Title = ", " = = Section = = " (stripped)
 MIN_PIECE_WORDS = 4
 WIKITEXT_JOINS = ((" @-@ ", "-"), (" @,@ ", ","), (" @.@ ", "."))

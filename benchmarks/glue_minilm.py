@@ -15,10 +15,10 @@ import json
 import os
 import time
 
+from plmjax.data.pretraining.default_corpora import DATA_ROOT as DEFAULT_DATA  # $PLMJAX_DATA or ../shared/data
 from plmjax.main import main as run_main
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_DATA = os.path.join(REPO, "..", "shared", "data")
 
 
 def run(task: str, method: str, data: str, workdir: str) -> dict:
