@@ -13,7 +13,8 @@ python -m plmjax.train.early_exit_evaluate --config=configs/early_exit.py:task=g
     --workdir=/tmp/ee_rte_joint
 
 Arguments (after the colon, comma-separated):
-  model      an HF encoder directory, "all-MiniLM-L6-v2" or "all-mpnet-base-v2" (the bundled weights), or a preset
+  model      an HF encoder or GPT-2 directory, "all-MiniLM-L6-v2" or "all-mpnet-base-v2" (the bundled weights),
+             or a preset
   task       glue/rte, glue/cola, glue/stsb (regression), or an LM-BFF single-sentence k-shot task lmbff/<name>
              (its k=16, seed-13 split; test: the task's full test file): lmbff/sst-5, lmbff/trec, lmbff/mr, ...
   data_dir   the task's files (default: the shared data's folder of the task)

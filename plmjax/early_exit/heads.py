@@ -6,9 +6,13 @@ parameters stay exactly the classification model's (it exports and loads as befo
 subtree like any other ("early_exit/.*" trains beside a frozen or LoRA backbone).
 
 The final layer exits through the model's own classification head; the internal heads have its architecture
-(the pooler where the family's classifier reads one, then the classifier: DeeBERT's "highway" for BERT) with
-their own weights, stacked on a leading axis of num_exits - 1 so one vmap applies them all and a traced layer
-index picks one inside a while loop.
+(the pooler where the family's classifier reads one, then the classifier: DeeBERT's "highway" for BERT; for
+GPT-2's classifier, the final norm and the score of the last non-pad token) with their own weights, stacked on a
+leading axis of num_exits - 1 so one vmap applies them all and a traced layer index picks one inside a while loop.
+
+What an exit reads of its layer's output is `exit_reads`: the whole sequence for an encoder (its head pools the
+first token), the last non-pad token's state for a decoder (as a sequence of one, so that "the first token" is
+the token the classifier reads for both, and the confidence predictor reads it too).
 """
 
 import flax.linen as nn
@@ -16,9 +20,11 @@ import jax
 import jax.numpy as jnp
 
 from plmjax.models.config import TransformerConfig
+from plmjax.models.decoder import DecoderModel
 from plmjax.models.encoder import EncoderModel, uses_pooler
 from plmjax.models.heads import Classifier, Pooler
 from plmjax.models.hooks import PeftConfig
+from plmjax.models.layers import dense, layer_norm
 from plmjax.models.stack import TransformerStack
 
 EARLY_EXIT = "early_exit"  # the params key of the exit heads and the confidence predictor
@@ -42,22 +48,57 @@ class ExitHead(nn.Module):
         return Classifier(c, self.num_labels, name="classifier")(hidden, pooled, deterministic)
 
 
+class DecoderExitHead(nn.Module):
+    """GPT-2's classification head on an internal layer's state at the last non-pad token [batch, 1, hidden]:
+    the final norm (a pre-norm stack's hidden states are unnormalised), then the score, without a bias."""
+
+    config: TransformerConfig
+    num_labels: int
+
+    @nn.compact
+    def __call__(self, reads, deterministic: bool = True):
+        c, summary = self.config, reads[:, 0]
+        if c.pre_norm:
+            summary = layer_norm(c, "final_norm")(summary)
+        return dense(c, self.num_labels, ("embed", "labels"), "score", use_bias=False)(summary)
+
+
+def is_decoder(model) -> bool:
+    return isinstance(model, DecoderModel)
+
+
 def check_model(model) -> None:
-    if not isinstance(model, EncoderModel) or model.head != "classification":
+    if not isinstance(model, (EncoderModel, DecoderModel)) or model.head != "classification":
         raise ValueError(
-            f"early exit needs an encoder with head='classification', not {type(model).__name__} with "
-            f"head={model.head!r}"
+            f"early exit needs an encoder or a decoder with head='classification', not {type(model).__name__} "
+            f"with head={model.head!r}"
         )
+    if is_decoder(model) and model.config.memory_length:
+        raise ValueError("early exit runs a decoder without a segment memory (config.memory_length = 0)")
+
+
+def stack(model) -> TransformerStack:
+    """The model's stack of layers, unbound (its layer count and layer indices)."""
+    return TransformerStack(model.config, decoder=is_decoder(model))
 
 
 def num_exits(model) -> int:
     """Exit points: one per layer application (ALBERT's inner layers each count, as their hidden states do)."""
-    return TransformerStack(model.config).num_applications
+    return stack(model).num_applications
 
 
-def exit_head(model) -> ExitHead:
+def exit_head(model) -> nn.Module:
     # PEFT methods adapt the backbone; the exit heads are new and train in full, so they run without hooks.
-    return ExitHead(model.config.replace(peft=PeftConfig()), model.num_labels)
+    head = DecoderExitHead if is_decoder(model) else ExitHead
+    return head(model.config.replace(peft=PeftConfig()), model.num_labels)
+
+
+def exit_reads(model, hidden, summary_positions):
+    """What an exit reads of a layer's output [rows, length, hidden]: all of it (an encoder), or the state at
+    each row's summary position [rows] as a sequence of one (a decoder: the last non-pad token)."""
+    if not is_decoder(model):
+        return hidden
+    return hidden[jnp.arange(hidden.shape[0]), summary_positions][:, None]
 
 
 def confidence_inputs(model) -> int:
@@ -68,16 +109,20 @@ def confidence_inputs(model) -> int:
 
 def add_exit_params(model, params, rng):
     """params with a fresh params["early_exit"]: the internal heads (each pooler starts as a copy of the model's
-    pooler, as DeeBERT's init_highway_pooler does) and the confidence predictor (normal(initializer_range)
-    kernel, zero bias, as a new Linear in transformers)."""
+    pooler, as DeeBERT's init_highway_pooler does; a decoder head's norm as the final norm) and the confidence
+    predictor (normal(initializer_range) kernel, zero bias, as a new Linear in transformers)."""
     check_model(model)
     head = exit_head(model)
     heads_rng, confidence_rng = jax.random.split(rng)
     internal = num_exits(model) - 1
-    dummy = jnp.zeros((1, 1, model.config.hidden_size), jnp.float32)
+    dummy = jnp.zeros((1, 1, model.config.hidden_size), jnp.float32)  # one row of one token: either head
     heads = jax.vmap(lambda r: nn.meta.unbox(head.init(r, dummy)["params"]))(jax.random.split(heads_rng, internal))
-    if "pooler" in heads and "pooler" in params:
-        heads["pooler"] = jax.tree.map(lambda p: jnp.broadcast_to(p, (internal, *p.shape)), params["pooler"])
+    if is_decoder(model):
+        name, source = "final_norm", params["decoder"].get("final_norm")
+    else:
+        name, source = "pooler", params.get("pooler")
+    if name in heads and source is not None:
+        heads[name] = jax.tree.map(lambda p: jnp.broadcast_to(p, (internal, *p.shape)), source)
     std = model.config.initializer_range
     kernel = std * jax.random.normal(confidence_rng, (confidence_inputs(model), 1), jnp.float32)
     confidence = {"kernel": kernel, "bias": jnp.zeros((1,), jnp.float32)}

@@ -44,12 +44,12 @@ def _programs(model):
     last = layerwise.num_exits - 1
 
     def one(params, batch, criterion):
-        x, bias, extras = layerwise.embed(params, batch)
+        x, rows, extras = layerwise.embed(params, batch)
 
         def body(carry):
             k, x, state, _, logits = carry
-            x = layerwise.layer(params, k, x, bias, extras)
-            logits, confidence = layerwise.logits(params, k, x)
+            x = layerwise.layer(params, k, x, rows, extras)
+            logits, confidence = layerwise.logits(params, k, x, rows)
             state, exits = criteria.update(criterion, state, k, logits, confidence)
             return k + 1, x, state, exits[0] | (k == last), logits
 
@@ -58,15 +58,15 @@ def _programs(model):
         k, _, _, _, logits = jax.lax.while_loop(lambda carry: ~carry[3], body, init)
         return k, logits
 
-    def layer_step(params, k, x, bias, extras, state, criterion):
-        x = layerwise.layer(params, k, x, bias, extras)
-        logits, confidence = layerwise.logits(params, k, x)
+    def layer_step(params, k, x, rows, extras, state, criterion):
+        x = layerwise.layer(params, k, x, rows, extras)
+        logits, confidence = layerwise.logits(params, k, x, rows)
         state, exits = criteria.update(criterion, state, k, logits, confidence)
         return x, state, logits, exits | (k == last)
 
-    def gather(x, bias, state, rows):
-        take = lambda a: None if a is None else jnp.take(a, rows, axis=0)  # noqa: E731
-        return take(x), take(bias), jax.tree.map(take, state)
+    def gather(x, rows, state, index):
+        take = lambda a: jnp.take(a, index, axis=0)  # noqa: E731
+        return take(x), jax.tree.map(take, rows), jax.tree.map(take, state)
 
     return layerwise, jax.jit(one), jax.jit(layerwise.embed), jax.jit(layer_step), jax.jit(gather)
 
@@ -94,7 +94,7 @@ def exit_batched(model, params, batch, criterion: criteria.Criterion) -> ExitRes
     layerwise, _, embed, layer_step, gather = _programs(model)
     rows = batch["input_ids"].shape[0]
     sizes = buckets(rows)
-    x, bias, extras = embed(params, batch)
+    x, rows_in, extras = embed(params, batch)
     state = criteria.initial_state(rows)
     working = np.arange(rows)  # the original row of each working row; padding rows repeat the first
     live = rows  # the first `live` working rows are real
@@ -102,7 +102,7 @@ def exit_batched(model, params, batch, criterion: criteria.Criterion) -> ExitRes
     logits_out = np.zeros((rows, model.num_labels), np.float32)
     layers_run, row_layers = np.zeros(rows, np.int32), 0
     for k in range(layerwise.num_exits):
-        x, state, logits, exits = layer_step(params, jnp.int32(k), x, bias, extras, state, criterion)
+        x, state, logits, exits = layer_step(params, jnp.int32(k), x, rows_in, extras, state, criterion)
         layers_run[working[:live]] += 1
         row_layers += len(working)
         exits, logits = jax.device_get((exits, logits))
@@ -115,6 +115,6 @@ def exit_batched(model, params, batch, criterion: criteria.Criterion) -> ExitRes
         size = next(s for s in sizes if s >= len(keep))
         index = np.concatenate([keep, np.full(size - len(keep), keep[0])])
         if size != len(working) or len(keep) != live:
-            x, bias, state = gather(x, bias, state, jnp.asarray(index, jnp.int32))
+            x, rows_in, state = gather(x, rows_in, state, jnp.asarray(index, jnp.int32))
         working, live = working[index], len(keep)
     return ExitResult(exit_layers, logits_out, layers_run, row_layers)

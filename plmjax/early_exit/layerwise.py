@@ -2,26 +2,41 @@
 time (the inference that stops, plmjax.early_exit.inference).
 
 Both call the model's own modules (its embeddings, its stack's layers, its classifier), so LoRA and the other
-methods' hooks run exactly as in the model's __call__; only the order of the calls is the caller's.
+methods' hooks run exactly as in the model's __call__; only the order of the calls is the caller's. An encoder's
+exits read a layer's whole output (the head pools the first token); a decoder's (GPT-2) read the last non-pad
+token's state (heads.exit_reads).
 """
+
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 
-from plmjax.early_exit.heads import CONFIDENCE, HEADS, confidence, exit_head, num_exits, split_params
-from plmjax.models.encoder import EncoderModel
-from plmjax.models.stack import TransformerStack
-from plmjax.objectives.mlm import encoder_outputs
+from plmjax.early_exit.heads import (
+    CONFIDENCE,
+    HEADS,
+    confidence,
+    exit_head,
+    exit_reads,
+    is_decoder,
+    num_exits,
+    split_params,
+    stack,
+)
+from plmjax.models.decoder import summary_positions
+from plmjax.objectives.classification import classifier_outputs
 
 
 def all_exits(model, params, batch, rng=None, deterministic: bool = True):
     """(logits [exits, rows, classes], first-token states [exits, rows, hidden]) of every exit: the internal
-    heads on layers 1 .. L-1, the model's own classifier on layer L (its ordinary output)."""
+    heads on layers 1 .. L-1, the model's own classifier on layer L (its ordinary output). A decoder's "first
+    token" is the token its classifier reads."""
     backbone, extra = split_params(params)
     model_rng, heads_rng = (None, None) if deterministic else jax.random.split(rng)
-    out = encoder_outputs(model, backbone, batch, model_rng, deterministic, output_hidden_states=True)
-    states = out.hidden_states[1:]
-    internal = jnp.stack(states[:-1])
+    out = classifier_outputs(model, backbone, batch, model_rng, deterministic, output_hidden_states=True)
+    positions = summary_positions(model.config, batch["input_ids"]) if is_decoder(model) else None
+    reads = [exit_reads(model, h, positions) for h in out.hidden_states[1:]]
+    internal = jnp.stack(reads[:-1])
     head = exit_head(model)
     if deterministic:
         internal_logits = jax.vmap(lambda p, h: head.apply({"params": p}, h))(extra[HEADS], internal)
@@ -31,7 +46,7 @@ def all_exits(model, params, batch, rng=None, deterministic: bool = True):
             lambda p, h, r: head.apply({"params": p}, h, deterministic=False, rngs={"dropout": r})
         )(extra[HEADS], internal, rngs)
     logits = jnp.concatenate([internal_logits, out.logits[None].astype(internal_logits.dtype)])
-    return logits, jnp.stack([h[:, 0] for h in states])
+    return logits, jnp.stack([h[:, 0] for h in reads])
 
 
 def all_confidences(params, first_tokens, logits):
@@ -39,57 +54,77 @@ def all_confidences(params, first_tokens, logits):
     return confidence(split_params(params)[1][CONFIDENCE], first_tokens, logits)
 
 
-class Layerwise:
-    """A classification encoder run one layer application at a time: embed, then layer(k) and logits(k) for
-    k = 0 .. exits - 1 with k a traced index (lax.switch over the distinct layers: one compiled program for
-    every depth, and at run time only the selected branch executes)."""
+class RowInputs(NamedTuple):
+    """What every layer and exit reads besides the hidden states, one entry per row (the working batch of
+    batched inference keeps its rows together): the self-attention bias, and a decoder's summary positions."""
 
-    def __init__(self, model: EncoderModel):
+    bias: jax.Array | None
+    summary: jax.Array | None = None
+
+
+class Layerwise:
+    """A classifier run one layer application at a time: embed, then layer(k) and logits(k) for k = 0 ..
+    exits - 1 with k a traced index (lax.switch over the distinct layers: one compiled program for every depth,
+    and at run time only the selected branch executes)."""
+
+    def __init__(self, model):
         self.model = model
+        self.decoder = is_decoder(model)
         self.head = exit_head(model)
         self.num_exits = num_exits(model)
-        unbound = TransformerStack(model.config)
+        unbound = stack(model)
         # Application k runs distinct layer layer_of[k] (ALBERT shares them).
         self.layer_of = tuple(unbound.layer_index(k) for k in range(self.num_exits))
         self.num_distinct = max(self.layer_of) + 1
 
+    def _stack(self, m):
+        return m.decoder if self.decoder else m.encoder
+
     def embed(self, params, batch):
-        """(first layer's input [rows, length, hidden], attention bias, the methods' per-layer values)."""
+        """(first layer's input [rows, length, hidden], RowInputs, the methods' per-layer values)."""
+        config = self.model.config
 
         def inputs(m, input_ids, attention_mask, token_type_ids):
-            x, bias = m.embed(input_ids, attention_mask, token_type_ids)
-            bias, extras = m.encoder.attention_inputs(x, bias)
-            return x, bias, extras
+            if self.decoder:
+                x, bias = m.embed(input_ids, attention_mask)
+                summary = summary_positions(config, input_ids)
+            else:
+                (x, bias), summary = m.embed(input_ids, attention_mask, token_type_ids), None
+            bias, extras = self._stack(m).attention_inputs(x, bias)
+            return x, RowInputs(bias, summary), extras
 
         backbone, _ = split_params(params)
         ids, mask, types = batch["input_ids"], batch.get("attention_mask"), batch.get("token_type_ids")
         return self.model.apply({"params": backbone}, ids, mask, types, method=inputs)
 
-    def layer(self, params, k, x, bias, extras):
+    def layer(self, params, k, x, rows: RowInputs, extras):
         """Layer application k (traced) of x [rows, length, hidden]."""
         backbone, _ = split_params(params)
 
         def branch(index):
             def run(m, x, bias, extras):
-                return m.encoder.layers[index](x, bias, True, None, None, None, extras[index])[0]
+                return self._stack(m).layers[index](x, bias, True, None, None, None, extras[index])[0]
 
-            return lambda x: self.model.apply({"params": backbone}, x, bias, extras, method=run)
+            return lambda x: self.model.apply({"params": backbone}, x, rows.bias, extras, method=run)
 
         index = jnp.asarray(self.layer_of, jnp.int32)[k]
         return jax.lax.switch(index, [branch(i) for i in range(self.num_distinct)], x)
 
-    def logits(self, params, k, x):
+    def logits(self, params, k, x, rows: RowInputs):
         """(logits [rows, classes], confidence [rows]) of exit k (traced) on its layer's output x: an internal
         head, or at the last exit the model's own classifier."""
         backbone, extra = split_params(params)
         last = self.num_exits - 1
+        reads = exit_reads(self.model, x, rows.summary)
 
-        def final(x):
-            return self.model.apply({"params": backbone}, x, method=EncoderModel.classify)
+        def final(reads):
+            # An encoder's classify pools the sequence; a decoder's scores the summary state.
+            inputs = reads[:, 0] if self.decoder else reads
+            return self.model.apply({"params": backbone}, inputs, method=type(self.model).classify)
 
-        def internal(x):
+        def internal(reads):
             head_params = jax.tree.map(lambda p: p[jnp.minimum(k, last - 1)], extra[HEADS])
-            return self.head.apply({"params": head_params}, x).astype(jnp.float32)
+            return self.head.apply({"params": head_params}, reads).astype(jnp.float32)
 
-        logits = jax.lax.cond(k == last, lambda x: final(x).astype(jnp.float32), internal, x)
-        return logits, confidence(extra[CONFIDENCE], x[:, 0], logits)
+        logits = jax.lax.cond(k == last, lambda r: final(r).astype(jnp.float32), internal, reads)
+        return logits, confidence(extra[CONFIDENCE], reads[:, 0], logits)

@@ -17,6 +17,12 @@ from plmjax.models.stack import TransformerStack
 HEADS_BY_FAMILY = {"gpt2": (None, "lm", "classification"), "transfo_xl": (None, "lm")}
 
 
+def summary_positions(config: TransformerConfig, input_ids):
+    """[batch]: the position a decoder's classification head reads, each row's last non-pad token (after a soft
+    prompt's tokens, which come first)."""
+    return last_token_index(input_ids, config.pad_token_id) + config.peft.leading_tokens
+
+
 def last_token_index(input_ids, pad_token_id: int | None):
     """Index of each row's last non-pad token (works for left and right padding); the last position
     when the model has no pad token."""
@@ -77,28 +83,27 @@ class DecoderModel(nn.Module):
         soft = c.peft.leading_tokens  # soft prompt tokens the model puts in front of the input
         if soft and (cache_offset is not None or c.memory_length):
             raise NotImplementedError("a soft prompt in front of the input decodes with no cache or memory yet")
-        length += soft
-        attention_mask = c.peft.input_mask(attention_mask)
         memory = memory_for_segment(c, memory, batch)
-        if memory is not None:
-            if cache_offset is not None:
-                raise ValueError("a model with a segment memory decodes without a key/value cache")
-            real = segment_mask(attention_mask, batch, length)
-            keys_mask = jnp.concatenate([memory.mask, real.astype(memory.mask.dtype)], axis=1)
-            query_positions = memory.slots + jnp.arange(length)
-            bias = causal_bias(keys_mask, query_positions, keys_mask.shape[1], batch, c.compute_dtype)
-        elif cache_offset is None:
-            query_positions, num_keys = jnp.arange(length), length
+        if memory is None and cache_offset is None:
+            x, bias = self.embed(input_ids, attention_mask, deterministic, position_ids)
         else:
-            if attention_mask is None:
-                raise ValueError("decoding with a cache needs an attention_mask over every cache slot")
-            query_positions, num_keys = cache_offset + jnp.arange(length), attention_mask.shape[1]
-            if position_ids is None:
-                position_ids = query_positions[None, :]
-        if memory is None:
-            bias = causal_bias(attention_mask, query_positions, num_keys, batch, c.compute_dtype)
-        extras = c.peft.model_extras(self)
-        x = self.embeddings(input_ids, position_ids=position_ids, deterministic=deterministic, extras=extras)
+            attention_mask = c.peft.input_mask(attention_mask)
+            if memory is not None:
+                if cache_offset is not None:
+                    raise ValueError("a model with a segment memory decodes without a key/value cache")
+                real = segment_mask(attention_mask, batch, length)
+                keys_mask = jnp.concatenate([memory.mask, real.astype(memory.mask.dtype)], axis=1)
+                query_positions = memory.slots + jnp.arange(length)
+                bias = causal_bias(keys_mask, query_positions, keys_mask.shape[1], batch, c.compute_dtype)
+            else:
+                if attention_mask is None:
+                    raise ValueError("decoding with a cache needs an attention_mask over every cache slot")
+                query_positions = cache_offset + jnp.arange(length)
+                bias = causal_bias(attention_mask, query_positions, attention_mask.shape[1], batch, c.compute_dtype)
+                if position_ids is None:
+                    position_ids = query_positions[None, :]
+            extras = c.peft.model_extras(self)
+            x = self.embeddings(input_ids, position_ids=position_ids, deterministic=deterministic, extras=extras)
         hidden, hidden_states, attentions = self.decoder(
             x, bias, deterministic, cache_offset=cache_offset, memories=None if memory is None else memory.states
         )
@@ -110,8 +115,7 @@ class DecoderModel(nn.Module):
             scored = hidden if logits_to_keep is None else hidden[:, -logits_to_keep:]
             logits = self.embeddings.attend(scored) if c.tie_word_embeddings else self.lm_head(scored)
         if head == "classification":
-            last = last_token_index(input_ids, c.pad_token_id) + soft
-            logits = self.score(hidden[jnp.arange(batch), last])
+            logits = self.score(hidden[jnp.arange(batch), summary_positions(c, input_ids)])
         return ModelOutput(
             last_hidden_state=hidden,
             logits=logits,
@@ -119,6 +123,25 @@ class DecoderModel(nn.Module):
             attentions=attentions if output_attentions else None,
             memory=memory,
         )
+
+    def embed(self, input_ids, attention_mask=None, deterministic: bool = True, position_ids=None):
+        """(the first layer's input [batch, length, hidden], the causal self-attention bias) without a cache or a
+        segment memory (__call__ then starts from these; early exit runs the layers one at a time from them,
+        plmjax.early_exit.layerwise). A soft prompt's tokens come first."""
+        c = self.config
+        batch, length = input_ids.shape
+        length += c.peft.leading_tokens
+        bias = causal_bias(c.peft.input_mask(attention_mask), jnp.arange(length), length, batch, c.compute_dtype)
+        extras = c.peft.model_extras(self)
+        x = self.embeddings(input_ids, position_ids=position_ids, deterministic=deterministic, extras=extras)
+        return x, bias
+
+    def classify(self, summary):
+        """The classification head's logits of a layer's output at the summary positions [batch, hidden], before
+        the final norm: what __call__ computes from the last layer's, for any layer's."""
+        if self.config.pre_norm:
+            summary = self.decoder.final_norm(summary)
+        return self.score(summary)
 
     def dummy_inputs(self, batch: int = 1, length: int = 8):
         """Inputs for model.init."""

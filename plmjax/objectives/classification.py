@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import optax
 
 from plmjax.models import init_params
+from plmjax.models.decoder import DecoderModel
 from plmjax.objectives.base import Objective, dropout_rngs, row_weights
 
 
@@ -26,16 +27,24 @@ def predictions(logits, num_labels: int):
     return logits[..., 0] if num_labels == 1 else jnp.argmax(logits, axis=-1)
 
 
-def classifier_logits(model, params, batch, rng=None, deterministic: bool = True):
-    out = model.apply(
+def classifier_outputs(model, params, batch, rng=None, deterministic: bool = True, **kwargs):
+    """The classifier's outputs on the batch's inputs. A decoder (GPT-2) takes no token types: its classifier
+    reads the last non-pad token, as transformers' GPT2ForSequenceClassification called without them."""
+    inputs = {"attention_mask": batch.get("attention_mask")}
+    if not isinstance(model, DecoderModel):
+        inputs["token_type_ids"] = batch.get("token_type_ids")
+    return model.apply(
         {"params": params},
         batch["input_ids"],
-        attention_mask=batch.get("attention_mask"),
-        token_type_ids=batch.get("token_type_ids"),
+        **inputs,
         deterministic=deterministic,
         rngs=dropout_rngs(rng, deterministic),
+        **kwargs,
     )
-    return out.logits
+
+
+def classifier_logits(model, params, batch, rng=None, deterministic: bool = True):
+    return classifier_outputs(model, params, batch, rng, deterministic).logits
 
 
 @dataclasses.dataclass(frozen=True)

@@ -9,14 +9,18 @@ import pytest
 
 import plmjax
 from plmjax.early_exit import add_exit_params
+from tests.hf import tiny_generative_models
 from tests.hf.tiny_models import make_hf_model, padded_batch
 
 
 @functools.cache
 def _imported(family: str, directory: str):
     # Four layers (ALBERT's tiny config: four layers of two inner layers each, eight exits).
-    changes = {} if family == "albert" else {"num_hidden_layers": 4}
-    hf_model = make_hf_model(family, "classification", **changes)
+    if family == "gpt2":
+        hf_model = tiny_generative_models.make_hf_model("gpt2", "classification", n_layer=4)
+    else:
+        changes = {} if family == "albert" else {"num_hidden_layers": 4}
+        hf_model = make_hf_model(family, "classification", **changes)
     hf_model.save_pretrained(directory)
     model, params = plmjax.from_pretrained(directory, head="classification", num_labels=3)
     params = add_exit_params(model, params, jax.random.key(1))
@@ -37,7 +41,8 @@ def tiny_classifier(tmp_path_factory):
 
 
 def random_batch(family: str, rows: int = 12, length: int = 9, seed: int = 0) -> dict:
-    """rows examples of the family's tiny vocabulary, some right-padded, as numpy arrays."""
+    """rows examples of the family's tiny vocabulary, some right-padded, as numpy arrays (GPT-2's pad id is 0,
+    as tests/hf/tiny_generative_models sets it)."""
     rng = np.random.default_rng(seed)
     pad = 1 if family in ("roberta", "mpnet") else 0
     ids = rng.integers(3, 99, size=(rows, length))

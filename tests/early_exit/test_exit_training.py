@@ -19,8 +19,9 @@ from plmjax.train.config_files import load_config
 from plmjax.train.loop import train_and_evaluate
 from plmjax.train.writers import read_metrics
 from tests.early_exit.conftest import random_batch
+from tests.hf import tiny_generative_models
 from tests.hf.tiny_models import make_hf_model
-from tests.prompting.conftest import wordpiece_tokenizer
+from tests.prompting.conftest import byte_level_word_tokenizer, wordpiece_tokenizer
 
 CONFIG = os.path.join(os.path.dirname(__file__), "..", "..", "configs", "early_exit.py")
 
@@ -148,3 +149,33 @@ def test_deebert_second_stage_trains_the_exit_parameters_alone(task_setting, tmp
         assert any("lora_" in k for k in mask)  # the LoRA parameters exist, frozen with the rest
     finally:
         run.checkpoints.close()
+
+
+def test_a_gpt2_classifier_trains_with_exits_in_the_trainer_and_exits_early(task_setting, tmp_path):
+    """GPT-2's sequence classifier (the last non-pad token's state) with an exit after every block: trained by
+    the same objective and trainer, then run by the inference that stops, which agrees with the simulation."""
+    from plmjax.early_exit import exit_batched, make_criterion, simulate
+    from plmjax.train.evaluate_run import restored_params
+
+    _, data_dir = task_setting
+    model_dir = str(tmp_path / "gpt2")
+    # The byte-level tokenizer's ids: <s> 0, <pad> 1, </s> 2 (the model's config says so too).
+    ids = {"bos_token_id": 0, "pad_token_id": 1, "eos_token_id": 2}
+    tiny_generative_models.make_hf_model("gpt2", None, n_layer=4, **ids).save_pretrained(model_dir)
+    byte_level_word_tokenizer().save_pretrained(model_dir)
+    workdir = str(tmp_path / "run")
+    config = _config((model_dir, data_dir), ",criterion=patience,threshold=1")
+    train_and_evaluate(config, workdir)
+    losses = [r["loss"] for r in read_metrics(workdir, "train")]
+    assert len(losses) == 10 and np.mean(losses[-3:]) < 0.8 * np.mean(losses[:3])
+    validation = read_metrics(workdir, "validation")[-1]
+    assert {"layer_1_accuracy", "layer_4_accuracy", "exit_accuracy", "exit_layer"} <= set(validation)
+
+    run, params, _ = restored_params(config, workdir, "latest")
+    model = run.setup.objective.model
+    batch = next(iter(run.source.eval_batches("validation")))
+    batch = {k: batch[k] for k in ("input_ids", "attention_mask")}
+    criterion = make_criterion("patience", 1, 2, 4)
+    logits, first_tokens = all_exits(model, params, batch)
+    expected_layers, _ = simulate(criterion, logits, all_confidences(params, first_tokens, logits))
+    np.testing.assert_array_equal(exit_batched(model, params, batch, criterion).exit_layers, expected_layers)

@@ -78,3 +78,37 @@ def test_exit_poolers_start_as_the_models_pooler(tmp_path):
     # The classifiers are fresh and distinct from each other.
     out = np.asarray(heads["classifier"]["out"]["kernel"])
     assert not np.allclose(out[0], out[1])
+
+
+def test_gpt2_classifier_exits_equal_transformers_hidden_states_through_the_same_heads(tiny_classifier):
+    """GPT-2's exits read the last non-pad token of each block's output (transformers' hidden_states[1 .. L-1],
+    unnormalised) through their own final norm and score; the last exit is transformers' classifier."""
+    hf_model, model, params = tiny_classifier("gpt2")
+    batch = random_batch("gpt2", rows=6)
+    assert (batch["input_ids"] == 0).any()  # padded rows: the classifier reads each row's own last token
+    ids = torch.from_numpy(batch["input_ids"]).long()
+    last = (torch.arange(ids.shape[1]) * (ids != 0)).argmax(-1)  # transformers' rule: the last non-pad token
+    blocks = []
+    hook = hf_model.transformer.h[-1].register_forward_hook(lambda module, args, output: blocks.append(output))
+    with torch.no_grad():
+        out = hf_model(input_ids=ids, attention_mask=torch.from_numpy(batch["attention_mask"]).long(),
+                       output_hidden_states=True)  # fmt: skip
+    hook.remove()
+    final_block = blocks[0][0] if isinstance(blocks[0], tuple) else blocks[0]  # before ln_f
+    states = [*out.hidden_states[1:-1], final_block]
+    assert len(states) == num_exits(model) == 4
+    heads = params["early_exit"]["heads"]
+    expected = []
+    with torch.no_grad():
+        for i, h in enumerate(states[:-1]):
+            norm = torch.nn.LayerNorm(h.shape[-1], eps=hf_model.config.layer_norm_epsilon)
+            norm.weight.copy_(torch.from_numpy(np.asarray(heads["final_norm"]["scale"][i])))
+            norm.bias.copy_(torch.from_numpy(np.asarray(heads["final_norm"]["bias"][i])))
+            score = torch.from_numpy(np.asarray(heads["score"]["kernel"][i]))
+            expected.append((norm(h[torch.arange(len(ids)), last]) @ score).numpy())
+        expected.append(out.logits.numpy())
+    logits, first_tokens = all_exits(model, params, batch)
+    np.testing.assert_allclose(np.asarray(logits), np.stack(expected), atol=1e-4, rtol=0)
+    reads = np.stack([h[torch.arange(len(ids)), last].numpy() for h in states])
+    np.testing.assert_allclose(np.asarray(first_tokens), reads, atol=1e-4)
+    assert np.min(np.abs(np.diff(np.stack(expected), axis=0)).max(axis=(1, 2))) > 1e-2

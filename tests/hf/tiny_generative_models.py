@@ -69,8 +69,10 @@ def hf_class(variant: str, head: str | None):
     return getattr(transformers, HF_CLASSES[family_of(variant)][head])
 
 
-def make_hf_model(variant: str, head: str | None, seed: int = 0):
+def make_hf_model(variant: str, head: str | None, seed: int = 0, **config_changes):
     config = VARIANTS[variant][1]()
+    for key, value in config_changes.items():
+        setattr(config, key, value)
     if head == "classification":
         config.num_labels = 3
     config._attn_implementation = "eager"
