@@ -11,6 +11,8 @@ class SyntheticTask:
     name: str = "synthetic"
     num_labels: int = 2
     metrics: tuple[str, ...] = ("accuracy",)
+    # As a Task's (plmjax.data.tasks): the splits there are, by the names callers use; no test split.
+    splits: tuple[str, ...] = ("train", "validation")
 
 
 def synthetic_features(num_examples: int, max_length: int, vocab_size: int, num_labels: int, seed: int) -> dict:

@@ -216,6 +216,7 @@ def train_and_evaluate(config, workdir: str, log=print) -> dict:
     train.eval_before_training), the best checkpoint step, the training throughput, and the final state.
     """
     run = run_setup.prepare(config, workdir)
+    run_setup.write_config(config, workdir)
     trainer = _Trainer(run, log)
     try:
         return trainer.train()

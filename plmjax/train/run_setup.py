@@ -101,6 +101,8 @@ class Run:
 
 
 def write_config(config, workdir: str) -> None:
+    """The run's config as config.json in its workdir: written by training only, so evaluating, exporting or
+    labelling with another config (an override, --evaluate) never rewrites what the run was trained with."""
     if jax.process_index() == 0:
         with open(os.path.join(workdir, "config.json"), "w") as f:
             f.write(config.to_json_best_effort(indent=2, sort_keys=True) + "\n")
@@ -112,7 +114,6 @@ def prepare(config, workdir: str) -> Run:
     mixture = mixture_tasks(config.data) if config.objective.name == "prompt" and config.data.mixture else None
     task = task_inputs.get_task(config.data) if task_objective and mixture is None else None
     os.makedirs(workdir, exist_ok=True)
-    write_config(config, workdir)
     if mixture is not None:
         model_dir = config.model.name_or_path if os.path.isdir(config.model.name_or_path) else None
         tokenizer = load_tokenizer(task_inputs.tokenizer_path_for(config.data, mixture[0][0], model_dir))

@@ -179,6 +179,19 @@ def test_resuming_moves_the_rows_it_will_rewrite_aside(trained_workdir, tmp_path
     assert _metric_lines(workdir, "metrics.superseded.jsonl") == old_rows[1:]
 
 
+def test_evaluating_a_run_with_another_config_leaves_its_config_json(trained_workdir, tmp_path):
+    """config.json says what the run trained with: --evaluate under an override scores the checkpoint and
+    rewrites nothing of the run."""
+    workdir, before = _copy(trained_workdir, tmp_path)
+    with open(os.path.join(workdir, "config.json")) as f:
+        trained_config = f.read()
+    results = main([f"--config={SMOKE}", f"--workdir={workdir}", "--evaluate=best", "--config.data.eval_batch_size=8"])
+    assert results["step"] == 10 and 0.0 <= results["validation"]["accuracy"] <= 1.0
+    with open(os.path.join(workdir, "config.json")) as f:
+        assert f.read() == trained_config
+    assert _fingerprint(workdir) == before
+
+
 def test_run_leaves_its_config_metrics_and_tensorboard_events(trained_workdir):
     """(Not bad input: the same 10-step run's logs.)"""
     from plmjax.train.writers import read_metrics
