@@ -25,6 +25,9 @@ Arguments (after the colon, comma-separated):
              the exit heads always train
   criterion, threshold   what the evaluation reports: entropy S, patience t or confidence tau
   steps      training steps (0: epochs)
+  recipe     kshot or glue (below; default: kshot for the lmbff/ tasks, glue for the others). The whole TREC
+             training set: benchmarks/build_trec_full.py, then
+             task=lmbff/trec,data_dir=/tmp/plmjax_trec_full/full,recipe=glue
 
 BERT's GLUE recipe as configs/glue.py has it (AdamW, 10% warmup, batch 32, 3 epochs, peak 5e-5; the k-shot
 tasks: batch 8, 1000 steps as LM-BFF's fine-tuning); the second stage trains new heads only, at 1e-3.
@@ -54,7 +57,7 @@ def task_dir(task: str) -> str:
 def get_config(arg=None):
     arg = parse_config_arg(
         arg, model="all-MiniLM-L6-v2", task="glue/rte", data_dir="", scheme="joint", stage=0, method="full",
-        criterion="entropy", threshold=0.3, steps=0,
+        criterion="entropy", threshold=0.3, steps=0, recipe="",
     )  # fmt: skip
     if arg.stage not in (0, 1, 2):
         raise ValueError(f"stage={arg.stage}; choose 0 (one run), 1 or 2 (DeeBERT's two stages)")
@@ -73,7 +76,9 @@ def get_config(arg=None):
     config.peft.method = arg.method
     config.peft.options = options
     config.optimizer.learning_rate = learning_rate
-    kshot = arg.task.startswith("lmbff/")
+    if arg.recipe not in ("", "kshot", "glue"):
+        raise ValueError(f"recipe={arg.recipe!r}; choose kshot or glue (default: kshot for lmbff/ tasks)")
+    kshot = arg.recipe == "kshot" or (not arg.recipe and arg.task.startswith("lmbff/"))
     config.data.batch_size = 8 if kshot else 32
     config.train.num_steps = arg.steps or (1000 if kshot else 0)
     config.train.num_epochs = 3.0
