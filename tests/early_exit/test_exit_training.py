@@ -179,3 +179,13 @@ def test_a_gpt2_classifier_trains_with_exits_in_the_trainer_and_exits_early(task
     logits, first_tokens = all_exits(model, params, batch)
     expected_layers, _ = simulate(criterion, logits, all_confidences(params, first_tokens, logits))
     np.testing.assert_array_equal(exit_batched(model, params, batch, criterion).exit_layers, expected_layers)
+
+
+def test_the_recipe_follows_the_task_unless_named():
+    kshot = load_config(f"{CONFIG}:task=lmbff/trec")
+    assert (kshot.data.batch_size, kshot.train.num_steps, kshot.train.eval_every) == (8, 1000, 100)
+    whole = load_config(f"{CONFIG}:task=lmbff/trec,data_dir=/tmp/trec_full/full,recipe=glue")
+    assert (whole.data.batch_size, whole.train.num_steps, whole.train.num_epochs) == (32, 0, 3.0)
+    assert whole.data.data_dir == "/tmp/trec_full/full"
+    with pytest.raises(ValueError, match="recipe='fast'"):
+        load_config(f"{CONFIG}:task=glue/rte,recipe=fast")
