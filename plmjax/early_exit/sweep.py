@@ -10,6 +10,7 @@ import numpy as np
 from plmjax.early_exit import criteria
 from plmjax.early_exit.heads import split_params
 from plmjax.early_exit.inference import exit_batched, exit_one
+from plmjax.objectives.classification import classifier_logits
 
 
 def default_thresholds(name: str, num_labels: int, num_exits: int) -> list[float]:
@@ -61,8 +62,7 @@ def wall_clock(model, params, batches, criterion, batch_size: int, repeats: int 
     """(early-exit seconds, full-model seconds) over `batches` ([rows, length] dicts, padding rows dropped):
     batch_size 1 runs each row alone (exit_one), otherwise each batch as it is (exit_batched); the full model
     is one jitted call per example or batch."""
-    full = jax.jit(lambda p, b: model.apply({"params": p}, b["input_ids"], attention_mask=b["attention_mask"],
-                                            token_type_ids=b.get("token_type_ids")).logits)  # fmt: skip
+    full = jax.jit(lambda p, b: classifier_logits(model, p, b))
     backbone, _ = split_params(params)  # the full model runs without the exit subtree
     if batch_size == 1:
         units = [{k: v[i : i + 1] for k, v in b.items()} for b in batches for i in range(len(b["input_ids"]))]

@@ -180,6 +180,16 @@ def test_a_gpt2_classifier_trains_with_exits_in_the_trainer_and_exits_early(task
     expected_layers, _ = simulate(criterion, logits, all_confidences(params, first_tokens, logits))
     np.testing.assert_array_equal(exit_batched(model, params, batch, criterion).exit_layers, expected_layers)
 
+    # The sweep command: its full-model accuracy is the trainer's last validation accuracy of the final layer,
+    # and it times the stopping inference of a decoder at batch 1 and 4.
+    from plmjax.train.early_exit_evaluate import evaluate
+
+    report = evaluate(config, workdir, which="latest", batch_sizes=(1, 4))
+    assert report.startswith(f"full model (4 layers): accuracy {validation['layer_4_accuracy']:.4f}")
+    points = report.split("operating points")[1].strip().splitlines()[3:]  # after the title, header and rule
+    assert [line.split(" | ")[0].lstrip("| ") for line in points] == ["entropy", "patience", "confidence"]
+    assert all(float(line.rstrip(" |").split(" | ")[-1]) > 0 for line in points)  # a measured batch-4 speed-up
+
 
 def test_the_recipe_follows_the_task_unless_named():
     kshot = load_config(f"{CONFIG}:task=lmbff/trec")
