@@ -24,6 +24,8 @@ Arguments (after the colon, comma-separated):
   method     which backbone parameters train (plmjax.peft.METHODS: full, lora, ...; its recipe's learning rate);
              the exit heads always train
   criterion, threshold   what the evaluation reports: entropy S, patience t or confidence tau
+  reads      what the internal exits read of their layer: classifier (the family's head on what it reads:
+             [CLS], a decoder's last token) or mean (the family's head on the mean of the real tokens)
   steps      training steps (0: epochs)
   recipe     kshot or glue (below; default: kshot for the lmbff/ tasks, glue for the others). The whole TREC
              training set: benchmarks/build_trec_full.py, then
@@ -57,7 +59,7 @@ def task_dir(task: str) -> str:
 def get_config(arg=None):
     arg = parse_config_arg(
         arg, model="all-MiniLM-L6-v2", task="glue/rte", data_dir="", scheme="joint", stage=0, method="full",
-        criterion="entropy", threshold=0.3, steps=0, recipe="",
+        criterion="entropy", threshold=0.3, steps=0, recipe="", reads="classifier",
     )  # fmt: skip
     if arg.stage not in (0, 1, 2):
         raise ValueError(f"stage={arg.stage}; choose 0 (one run), 1 or 2 (DeeBERT's two stages)")
@@ -93,6 +95,7 @@ def get_config(arg=None):
     e.scheme = "internal" if arg.stage == 2 else arg.scheme
     e.criterion = arg.criterion
     e.threshold = arg.threshold
+    e.reads = arg.reads
     if arg.stage == 2:
         config.optimizer.learning_rate = 1e-3
     return config

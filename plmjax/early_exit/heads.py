@@ -10,9 +10,11 @@ The final layer exits through the model's own classification head; the internal 
 GPT-2's classifier, the final norm and the score of the last non-pad token) with their own weights, stacked on a
 leading axis of num_exits - 1 so one vmap applies them all and a traced layer index picks one inside a while loop.
 
-What an exit reads of its layer's output is `exit_reads`: the whole sequence for an encoder (its head pools the
-first token), the last non-pad token's state for a decoder (as a sequence of one, so that "the first token" is
-the token the classifier reads for both, and the confidence predictor reads it too).
+What an internal exit reads of its layer's output is `exit_reads`: with reads="classifier", the whole sequence for
+an encoder (its head pools the first token) and the last non-pad token's state for a decoder; with reads="mean",
+the mean of the real tokens' states. Both but the encoder's whole sequence come as a sequence of one, so the
+head's "first token" is what it reads, and the confidence predictor reads that first token too. The final exit
+is the model's own classifier, whatever the internal exits read.
 """
 
 import flax.linen as nn
@@ -93,9 +95,23 @@ def exit_head(model) -> nn.Module:
     return head(model.config.replace(peft=PeftConfig()), model.num_labels)
 
 
-def exit_reads(model, hidden, summary_positions):
-    """What an exit reads of a layer's output [rows, length, hidden]: all of it (an encoder), or the state at
-    each row's summary position [rows] as a sequence of one (a decoder: the last non-pad token)."""
+READS = ("classifier", "mean")
+
+
+def check_reads(reads: str) -> None:
+    if reads not in READS:
+        raise ValueError(f"early exit reads={reads!r}; choose one of {READS}")
+
+
+def exit_reads(model, hidden, summary_positions=None, mask=None, reads: str = "classifier"):
+    """What an internal exit reads of a layer's output [rows, length, hidden]. reads="classifier": all of it (an
+    encoder), or the state at each row's summary position [rows] as a sequence of one (a decoder: the last
+    non-pad token). reads="mean": the mean over the real tokens (mask [rows, length], 1 for real), as a
+    sequence of one."""
+    if reads == "mean":
+        weights = mask.astype(jnp.float32)[..., None]
+        mean = jnp.sum(hidden.astype(jnp.float32) * weights, axis=1) / jnp.maximum(jnp.sum(weights, axis=1), 1.0)
+        return mean.astype(hidden.dtype)[:, None]
     if not is_decoder(model):
         return hidden
     return hidden[jnp.arange(hidden.shape[0]), summary_positions][:, None]

@@ -38,9 +38,9 @@ class ExitResult:
 
 
 @functools.lru_cache(maxsize=32)
-def _programs(model):
-    """The jitted programs of one model (cached: a model is a hashable frozen module)."""
-    layerwise = Layerwise(model)
+def _programs(model, reads: str):
+    """The jitted programs of one model and what its exits read (cached: a model is a hashable frozen module)."""
+    layerwise = Layerwise(model, reads)
     last = layerwise.num_exits - 1
 
     def one(params, batch, criterion):
@@ -71,12 +71,12 @@ def _programs(model):
     return layerwise, jax.jit(one), jax.jit(layerwise.embed), jax.jit(layer_step), jax.jit(gather)
 
 
-def exit_one(model, params, batch, criterion: criteria.Criterion) -> ExitResult:
-    """One example (batch arrays [1, length]) through the while loop."""
+def exit_one(model, params, batch, criterion: criteria.Criterion, reads: str = "classifier") -> ExitResult:
+    """One example (batch arrays [1, length]) through the while loop; reads: what the exits read (heads)."""
     split_params(params)  # a model without exit heads: the clear error, before tracing
     if batch["input_ids"].shape[0] != 1:
         raise ValueError(f"exit_one takes one example; this batch has {batch['input_ids'].shape[0]} (exit_batched)")
-    _, one, *_ = _programs(model)
+    _, one, *_ = _programs(model, reads)
     k, logits = jax.device_get(one(params, batch, criterion))
     return ExitResult(np.array([k]), np.asarray(logits), np.array([k]), int(k))
 
@@ -87,11 +87,11 @@ def buckets(rows: int) -> list[int]:
     return [*sizes, rows]
 
 
-def exit_batched(model, params, batch, criterion: criteria.Criterion) -> ExitResult:
+def exit_batched(model, params, batch, criterion: criteria.Criterion, reads: str = "classifier") -> ExitResult:
     """A batch (arrays [rows, length]; its padding rows, if any, are examples like the others) with rows
     removed from the working batch as they exit."""
     split_params(params)
-    layerwise, _, embed, layer_step, gather = _programs(model)
+    layerwise, _, embed, layer_step, gather = _programs(model, reads)
     rows = batch["input_ids"].shape[0]
     sizes = buckets(rows)
     x, rows_in, extras = embed(params, batch)

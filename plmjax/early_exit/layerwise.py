@@ -2,9 +2,9 @@
 time (the inference that stops, plmjax.early_exit.inference).
 
 Both call the model's own modules (its embeddings, its stack's layers, its classifier), so LoRA and the other
-methods' hooks run exactly as in the model's __call__; only the order of the calls is the caller's. An encoder's
-exits read a layer's whole output (the head pools the first token); a decoder's (GPT-2) read the last non-pad
-token's state (heads.exit_reads).
+methods' hooks run exactly as in the model's __call__; only the order of the calls is the caller's. What the
+internal exits read of a layer (the classifier's token, or the mean of the real tokens) is `reads`
+(heads.exit_reads); the final exit is the model's own classifier.
 """
 
 from typing import NamedTuple
@@ -15,6 +15,7 @@ import jax.numpy as jnp
 from plmjax.early_exit.heads import (
     CONFIDENCE,
     HEADS,
+    check_reads,
     confidence,
     exit_head,
     exit_reads,
@@ -27,15 +28,23 @@ from plmjax.models.decoder import summary_positions
 from plmjax.objectives.classification import classifier_outputs
 
 
-def all_exits(model, params, batch, rng=None, deterministic: bool = True):
+def real_tokens(model, input_ids, attention_mask):
+    """[rows, length]: 1 for the tokens the layers see that are real (a soft prompt's leading tokens count)."""
+    mask = jnp.ones(input_ids.shape, jnp.int32) if attention_mask is None else attention_mask
+    return model.config.peft.input_mask(mask)
+
+
+def all_exits(model, params, batch, rng=None, deterministic: bool = True, reads: str = "classifier"):
     """(logits [exits, rows, classes], first-token states [exits, rows, hidden]) of every exit: the internal
-    heads on layers 1 .. L-1, the model's own classifier on layer L (its ordinary output). A decoder's "first
-    token" is the token its classifier reads."""
+    heads on layers 1 .. L-1, the model's own classifier on layer L (its ordinary output). The "first token"
+    is what the exits read (heads.exit_reads), the confidence predictor's input."""
+    check_reads(reads)
     backbone, extra = split_params(params)
     model_rng, heads_rng = (None, None) if deterministic else jax.random.split(rng)
     out = classifier_outputs(model, backbone, batch, model_rng, deterministic, output_hidden_states=True)
     positions = summary_positions(model.config, batch["input_ids"]) if is_decoder(model) else None
-    reads = [exit_reads(model, h, positions) for h in out.hidden_states[1:]]
+    mask = real_tokens(model, batch["input_ids"], batch.get("attention_mask")) if reads == "mean" else None
+    reads = [exit_reads(model, h, positions, mask, reads) for h in out.hidden_states[1:]]
     internal = jnp.stack(reads[:-1])
     head = exit_head(model)
     if deterministic:
@@ -56,10 +65,12 @@ def all_confidences(params, first_tokens, logits):
 
 class RowInputs(NamedTuple):
     """What every layer and exit reads besides the hidden states, one entry per row (the working batch of
-    batched inference keeps its rows together): the self-attention bias, and a decoder's summary positions."""
+    batched inference keeps its rows together): the self-attention bias, a decoder's summary positions, and
+    the real tokens (for exits that read their mean)."""
 
     bias: jax.Array | None
     summary: jax.Array | None = None
+    mask: jax.Array | None = None
 
 
 class Layerwise:
@@ -67,8 +78,9 @@ class Layerwise:
     exits - 1 with k a traced index (lax.switch over the distinct layers: one compiled program for every depth,
     and at run time only the selected branch executes)."""
 
-    def __init__(self, model):
-        self.model = model
+    def __init__(self, model, reads: str = "classifier"):
+        check_reads(reads)
+        self.model, self.reads = model, reads
         self.decoder = is_decoder(model)
         self.head = exit_head(model)
         self.num_exits = num_exits(model)
@@ -91,7 +103,8 @@ class Layerwise:
             else:
                 (x, bias), summary = m.embed(input_ids, attention_mask, token_type_ids), None
             bias, extras = self._stack(m).attention_inputs(x, bias)
-            return x, RowInputs(bias, summary), extras
+            mask = real_tokens(self.model, input_ids, attention_mask) if self.reads == "mean" else None
+            return x, RowInputs(bias, summary, mask), extras
 
         backbone, _ = split_params(params)
         ids, mask, types = batch["input_ids"], batch.get("attention_mask"), batch.get("token_type_ids")
@@ -115,16 +128,18 @@ class Layerwise:
         head, or at the last exit the model's own classifier."""
         backbone, extra = split_params(params)
         last = self.num_exits - 1
-        reads = exit_reads(self.model, x, rows.summary)
+        classifier_reads = exit_reads(self.model, x, rows.summary)
+        reads = exit_reads(self.model, x, rows.summary, rows.mask, self.reads)
 
-        def final(reads):
+        def final(both):
             # An encoder's classify pools the sequence; a decoder's scores the summary state.
-            inputs = reads[:, 0] if self.decoder else reads
+            inputs = both[0][:, 0] if self.decoder else both[0]
             return self.model.apply({"params": backbone}, inputs, method=type(self.model).classify)
 
-        def internal(reads):
+        def internal(both):
             head_params = jax.tree.map(lambda p: p[jnp.minimum(k, last - 1)], extra[HEADS])
-            return self.head.apply({"params": head_params}, reads).astype(jnp.float32)
+            return self.head.apply({"params": head_params}, both[1]).astype(jnp.float32)
 
-        logits = jax.lax.cond(k == last, lambda r: final(r).astype(jnp.float32), internal, reads)
+        both = (classifier_reads, reads)
+        logits = jax.lax.cond(k == last, lambda b: final(b).astype(jnp.float32), internal, both)
         return logits, confidence(extra[CONFIDENCE], reads[:, 0], logits)

@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 
 from plmjax.early_exit import criteria
-from plmjax.early_exit.heads import add_exit_params, check_model, num_exits
+from plmjax.early_exit.heads import add_exit_params, check_model, check_reads, num_exits
 from plmjax.early_exit.layerwise import all_confidences, all_exits
 from plmjax.models import init_params
 from plmjax.objectives.base import Objective, row_weights
@@ -63,10 +63,12 @@ class EarlyExit(Objective):
     scheme: str = "joint"
     criterion: criteria.Criterion | None = None
     confidence_weight: float = 1.0
+    reads: str = "classifier"  # what the internal exits read of their layer (heads.exit_reads)
     step: object = None  # the train step (traced), set by at_step: the alternating scheme reads its parity
 
     def __post_init__(self):
         check_model(self.model)
+        check_reads(self.reads)
         layer_loss_weights(self.scheme, 2)  # an unknown scheme: the error now
 
     @property
@@ -89,7 +91,7 @@ class EarlyExit(Objective):
 
     def _terms(self, params, batch, rng, deterministic):
         """(terms, metrics, every exit's logits, confidences)."""
-        logits, first_tokens = all_exits(self.model, params, batch, rng, deterministic)
+        logits, first_tokens = all_exits(self.model, params, batch, rng, deterministic, self.reads)
         weights = row_weights(batch)
         labels = batch["labels"]
         losses = jax.vmap(lambda layer_logits: example_losses(layer_logits, labels, self.num_labels))(logits)
@@ -126,9 +128,9 @@ class EarlyExit(Objective):
 
     @classmethod
     def from_config(cls, model, num_labels: int, settings) -> "EarlyExit":
-        """From config.objective.early_exit (scheme, criterion, threshold, tolerance, confidence_weight)."""
+        """From config.objective.early_exit (scheme, criterion, threshold, tolerance, confidence_weight, reads)."""
         check_model(model)
         criterion = criteria.make_criterion(
             settings.criterion, settings.threshold, num_labels, num_exits(model), settings.tolerance
         )
-        return cls(model, num_labels, settings.scheme, criterion, settings.confidence_weight)
+        return cls(model, num_labels, settings.scheme, criterion, settings.confidence_weight, settings.reads)

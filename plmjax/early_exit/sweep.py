@@ -58,7 +58,9 @@ def _best_of(repeats: int, run) -> float:
     return min(times)
 
 
-def wall_clock(model, params, batches, criterion, batch_size: int, repeats: int = 3) -> tuple[float, float]:
+def wall_clock(
+    model, params, batches, criterion, batch_size: int, repeats: int = 3, reads: str = "classifier"
+) -> tuple[float, float]:
     """(early-exit seconds, full-model seconds) over `batches` ([rows, length] dicts, padding rows dropped):
     batch_size 1 runs each row alone (exit_one), otherwise each batch as it is (exit_batched); the full model
     is one jitted call per example or batch."""
@@ -66,10 +68,10 @@ def wall_clock(model, params, batches, criterion, batch_size: int, repeats: int 
     backbone, _ = split_params(params)  # the full model runs without the exit subtree
     if batch_size == 1:
         units = [{k: v[i : i + 1] for k, v in b.items()} for b in batches for i in range(len(b["input_ids"]))]
-        exit_run = lambda: [exit_one(model, params, u, criterion) for u in units]  # noqa: E731
+        exit_run = lambda: [exit_one(model, params, u, criterion, reads) for u in units]  # noqa: E731
     else:
         units = batches
-        exit_run = lambda: [exit_batched(model, params, u, criterion) for u in units]  # noqa: E731
+        exit_run = lambda: [exit_batched(model, params, u, criterion, reads) for u in units]  # noqa: E731
     full_run = lambda: jax.block_until_ready([full(backbone, u) for u in units])  # noqa: E731
     return _best_of(repeats, exit_run), _best_of(repeats, full_run)
 

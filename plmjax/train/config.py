@@ -177,6 +177,10 @@ def default_config() -> ml_collections.ConfigDict:
             threshold=0.3,
             tolerance=0.0,  # patience on regression: predictions this close agree
             confidence_weight=1.0,  # the learned confidence predictor's loss (0: not trained)
+            # What the internal exits read of their layer: "classifier" (what the family's classifier reads:
+            # the first token, a decoder's last non-pad token) or "mean" (the mean of the real tokens' states;
+            # for encoders whose early [CLS] states carry nothing, as all-MiniLM-L6-v2's: docs/early_exit.md).
+            reads="classifier",
         )
     )
     c.objective.prompt = ml_collections.ConfigDict(

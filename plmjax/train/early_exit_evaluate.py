@@ -44,9 +44,10 @@ def split_batches(run, split: str, batch_size: int):
 def evaluate(config, workdir: str, which="best", split="validation", batch_sizes=(1, 32)) -> str:
     """The markdown report: the sweep table and the operating points with their wall-clock speed-ups."""
     model, params, run = load(config, workdir, which)
+    reads = config.objective.early_exit.reads
     batches, labels = split_batches(run, split, max(batch_sizes))
-    exits = jax.jit(all_exits, static_argnums=0)
-    outputs = [exits(model, params, b) for b in batches]
+    exits = jax.jit(all_exits, static_argnums=0, static_argnames="reads")
+    outputs = [exits(model, params, b, reads=reads) for b in batches]
     logits = np.concatenate([np.asarray(o[0]) for o in outputs], axis=1)
     confidences = np.concatenate([np.asarray(all_confidences(params, o[1], o[0])) for o in outputs], axis=1)
     num_labels, num_exits = model.num_labels, logits.shape[0]
@@ -54,8 +55,14 @@ def evaluate(config, workdir: str, which="best", split="validation", batch_sizes
         raise ValueError("the sweep reports accuracy; a regression run has none")
     full_accuracy = float(np.mean(np.argmax(logits[-1], -1) == labels))
     layer_accuracy = [float(np.mean(np.argmax(layer, -1) == labels)) for layer in logits]
+    # How much what each exit reads varies across examples (mean per-dimension std): an exit whose input is
+    # the same for every example (all-MiniLM-L6-v2's early [CLS] states) can only predict one class.
+    inputs = np.concatenate([np.asarray(o[1]) for o in outputs], axis=1)
+    spread = inputs.std(axis=1).mean(axis=-1)
     report = [f"full model ({num_exits} layers): accuracy {full_accuracy:.4f}; each exit alone: "
-              + ", ".join(f"{a:.4f}" for a in layer_accuracy)]  # fmt: skip
+              + ", ".join(f"{a:.4f}" for a in layer_accuracy),
+              f"spread of each exit's input ({reads}) across the examples: "
+              + ", ".join(f"{v:.3f}" for v in spread)]  # fmt: skip
     points = []
     for name in criteria.CRITERIA:
         thresholds = sweep.default_thresholds(name, num_labels, num_exits)
@@ -67,7 +74,7 @@ def evaluate(config, workdir: str, which="best", split="validation", batch_sizes
         criterion = criteria.make_criterion(name, point["threshold"], num_labels, num_exits)
         for batch_size in batch_sizes:
             sized = batches if batch_size == max(batch_sizes) else split_batches(run, split, batch_size)[0]
-            early, full = sweep.wall_clock(model, params, sized, criterion, batch_size)
+            early, full = sweep.wall_clock(model, params, sized, criterion, batch_size, reads=reads)
             point[f"speedup_batch_{batch_size}"] = full / early
         points.append(point)
     columns = ["criterion", "threshold", "accuracy", "exit_layer"] + [f"speedup_batch_{b}" for b in batch_sizes]

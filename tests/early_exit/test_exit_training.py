@@ -55,6 +55,25 @@ def test_the_classification_term_weighs_the_layers_losses_as_the_scheme_says(tin
         assert float(loss_sum) == pytest.approx(expected[step], rel=1e-5)
 
 
+def test_the_objective_reads_what_the_config_says(tiny_classifier):
+    """objective.early_exit.reads="mean" trains the heads on the layers' token means: the joint term is then the
+    PABEE sum of the mean-reading exits' losses, not of the [CLS]-reading ones."""
+    _, model, params = tiny_classifier("bert")
+    batch = _labelled()
+    config = load_config(f"{CONFIG}:task=glue/rte,reads=mean")
+    objective = EarlyExit.from_config(model, 3, config.objective.early_exit)
+    assert objective.reads == "mean"
+    logits, _ = all_exits(model, params, batch, reads="mean")
+    losses = np.asarray(optax.softmax_cross_entropy_with_integer_labels(logits, batch["labels"][None])).sum(1)
+    depth = np.arange(1, 5)
+    loss_sum, _ = objective.loss_and_metrics(params, batch)[0]["classification"]
+    assert float(loss_sum) == pytest.approx(np.sum(depth * losses) / np.sum(depth), rel=1e-5)
+    classifier_losses = _per_layer_losses(model, params, batch).sum(axis=1)
+    assert abs(float(loss_sum) - np.sum(depth * classifier_losses) / np.sum(depth)) > 1e-3
+    with pytest.raises(ValueError, match="reads='max'"):
+        EarlyExit(model, 3, reads="max")
+
+
 def test_the_confidence_term_is_the_squared_error_against_each_exits_correctness(tiny_classifier):
     _, model, params = tiny_classifier("bert")
     batch = _labelled()

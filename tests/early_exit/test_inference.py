@@ -32,11 +32,14 @@ def _thresholds(logits, confidences):
     }
 
 
-@pytest.mark.parametrize("family", ["bert", "albert", "gpt2"])
-def test_one_at_a_time_and_batched_exits_equal_the_simulation(tiny_classifier, family):
+@pytest.mark.parametrize("family, reads", [("bert", "classifier"), ("albert", "classifier"), ("gpt2", "classifier"),
+                                           ("bert", "mean"), ("gpt2", "mean")])  # fmt: skip
+def test_one_at_a_time_and_batched_exits_equal_the_simulation(tiny_classifier, family, reads):
     _, model, params = tiny_classifier(family)
     batch = random_batch(family, rows=8)
-    logits, first_tokens = jax.jit(all_exits, static_argnums=0)(model, params, batch)
+    logits, first_tokens = jax.jit(all_exits, static_argnums=0, static_argnames="reads")(
+        model, params, batch, reads=reads
+    )
     confidences = all_confidences(params, first_tokens, logits)
     exits = num_exits(model)
     for name, threshold in _thresholds(logits, confidences).items():
@@ -44,7 +47,7 @@ def test_one_at_a_time_and_batched_exits_equal_the_simulation(tiny_classifier, f
         expected_layers, expected_logits = map(np.asarray, simulate(criterion, logits, confidences))
         assert len(set(expected_layers)) > 1, f"{name}: every row exits at the same layer; the case is too easy"
 
-        batched = exit_batched(model, params, batch, criterion)
+        batched = exit_batched(model, params, batch, criterion, reads)
         np.testing.assert_array_equal(batched.exit_layers, expected_layers, err_msg=name)
         np.testing.assert_array_equal(batched.layers_run, expected_layers, err_msg=name)
         np.testing.assert_allclose(batched.logits, expected_logits, atol=1e-4, err_msg=name)
@@ -54,7 +57,7 @@ def test_one_at_a_time_and_batched_exits_equal_the_simulation(tiny_classifier, f
         assert batched.row_layers == sum(next(s for s in sizes if s >= n) for n in still_running), name
 
         for row in range(len(expected_layers)):
-            one = exit_one(model, params, {k: v[row : row + 1] for k, v in batch.items()}, criterion)
+            one = exit_one(model, params, {k: v[row : row + 1] for k, v in batch.items()}, criterion, reads)
             assert one.exit_layers[0] == one.layers_run[0] == expected_layers[row], (name, row)
             np.testing.assert_array_equal(one.predictions, batched.predictions[row : row + 1])
             np.testing.assert_allclose(one.logits[0], expected_logits[row], atol=1e-4)

@@ -112,3 +112,35 @@ def test_gpt2_classifier_exits_equal_transformers_hidden_states_through_the_same
     reads = np.stack([h[torch.arange(len(ids)), last].numpy() for h in states])
     np.testing.assert_allclose(np.asarray(first_tokens), reads, atol=1e-4)
     assert np.min(np.abs(np.diff(np.stack(expected), axis=0)).max(axis=(1, 2))) > 1e-2
+
+
+@pytest.mark.parametrize("family", ["bert", "gpt2"])
+def test_exits_reading_the_mean_of_the_real_tokens_equal_transformers_states_through_the_same_heads(
+    tiny_classifier, family
+):
+    """reads="mean": each internal head reads the mean of its layer's real tokens (padding excluded) as its
+    one token; the final exit is still the model's own classifier."""
+    hf_model, model, params = tiny_classifier(family)
+    batch = random_batch(family, rows=6)
+    mask = torch.from_numpy(batch["attention_mask"]).float()
+    with torch.no_grad():
+        out = hf_model(**{k: torch.from_numpy(v).long() for k, v in batch.items()}, output_hidden_states=True)
+        means = [(h * mask[..., None]).sum(1) / mask.sum(1, keepdim=True) for h in out.hidden_states[1:]]
+        heads = params["early_exit"]["heads"]
+        expected = []
+        for i, mean in enumerate(means[:-1]):
+            if family == "bert":
+                expected.append(torch_head("bert", hf_model.config, heads, i)(mean[:, None]).numpy())
+            else:
+                norm = torch.nn.LayerNorm(mean.shape[-1], eps=hf_model.config.layer_norm_epsilon)
+                norm.weight.copy_(torch.from_numpy(np.asarray(heads["final_norm"]["scale"][i])))
+                norm.bias.copy_(torch.from_numpy(np.asarray(heads["final_norm"]["bias"][i])))
+                expected.append((norm(mean) @ torch.from_numpy(np.asarray(heads["score"]["kernel"][i]))).numpy())
+        expected.append(out.logits.numpy())
+    logits, first_tokens = all_exits(model, params, batch, reads="mean")
+    np.testing.assert_allclose(np.asarray(logits), np.stack(expected), atol=1e-4, rtol=0)
+    # The confidence predictor reads the means too (the last one: GPT-2's hidden_states[-1] is after ln_f).
+    np.testing.assert_allclose(np.asarray(first_tokens[:-1]), np.stack([m.numpy() for m in means[:-1]]), atol=1e-4)
+    # Reading the mean is not reading [CLS] (or the last token): the internal logits differ.
+    classifier_logits, _ = all_exits(model, params, batch)
+    assert np.abs(np.asarray(classifier_logits[:-1]) - np.asarray(logits[:-1])).max() > 1e-2
