@@ -58,7 +58,7 @@ def _programs(model, reads: str):
         k, _, _, _, logits = jax.lax.while_loop(lambda carry: ~carry[3], body, init)
         return k, logits
 
-    def layer_step(params, k, x, rows, extras, state, criterion):
+    def layer_step(params, x, rows, extras, state, criterion, k: int):
         x = layerwise.layer(params, k, x, rows, extras)
         logits, confidence = layerwise.logits(params, k, x, rows)
         state, exits = criteria.update(criterion, state, k, logits, confidence)
@@ -68,7 +68,9 @@ def _programs(model, reads: str):
         take = lambda a: jnp.take(a, index, axis=0)  # noqa: E731
         return take(x), jax.tree.map(take, rows), jax.tree.map(take, state)
 
-    return layerwise, jax.jit(one), jax.jit(layerwise.embed), jax.jit(layer_step), jax.jit(gather)
+    # layer_step's k is static: one program per depth, each a plain layer and exit (no switch or cond).
+    step = jax.jit(layer_step, static_argnames="k")
+    return layerwise, jax.jit(one), jax.jit(layerwise.embed), step, jax.jit(gather)
 
 
 def exit_one(model, params, batch, criterion: criteria.Criterion, reads: str = "classifier") -> ExitResult:
@@ -102,7 +104,7 @@ def exit_batched(model, params, batch, criterion: criteria.Criterion, reads: str
     logits_out = np.zeros((rows, model.num_labels), np.float32)
     layers_run, row_layers = np.zeros(rows, np.int32), 0
     for k in range(layerwise.num_exits):
-        x, state, logits, exits = layer_step(params, jnp.int32(k), x, rows_in, extras, state, criterion)
+        x, state, logits, exits = layer_step(params, x, rows_in, extras, state, criterion, k=k)
         layers_run[working[:live]] += 1
         row_layers += len(working)
         exits, logits = jax.device_get((exits, logits))

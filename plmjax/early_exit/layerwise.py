@@ -75,8 +75,10 @@ class RowInputs(NamedTuple):
 
 class Layerwise:
     """A classifier run one layer application at a time: embed, then layer(k) and logits(k) for k = 0 ..
-    exits - 1 with k a traced index (lax.switch over the distinct layers: one compiled program for every depth,
-    and at run time only the selected branch executes)."""
+    exits - 1. With k a traced index (inside a while loop) the layer is a lax.switch over the distinct layers
+    and the exit a lax.cond (one compiled program for every depth; at run time only the selected branch
+    executes); with k a Python int (a loop on the host) they are called directly, one program per depth, which
+    XLA compiles without the control flow."""
 
     def __init__(self, model, reads: str = "classifier"):
         check_reads(reads)
@@ -111,7 +113,7 @@ class Layerwise:
         return self.model.apply({"params": backbone}, ids, mask, types, method=inputs)
 
     def layer(self, params, k, x, rows: RowInputs, extras):
-        """Layer application k (traced) of x [rows, length, hidden]."""
+        """Layer application k (traced, or an int) of x [rows, length, hidden]."""
         backbone, _ = split_params(params)
 
         def branch(index):
@@ -120,12 +122,14 @@ class Layerwise:
 
             return lambda x: self.model.apply({"params": backbone}, x, rows.bias, extras, method=run)
 
+        if isinstance(k, int):
+            return branch(self.layer_of[k])(x)
         index = jnp.asarray(self.layer_of, jnp.int32)[k]
         return jax.lax.switch(index, [branch(i) for i in range(self.num_distinct)], x)
 
     def logits(self, params, k, x, rows: RowInputs):
-        """(logits [rows, classes], confidence [rows]) of exit k (traced) on its layer's output x: an internal
-        head, or at the last exit the model's own classifier."""
+        """(logits [rows, classes], confidence [rows]) of exit k (traced, or an int) on its layer's output x: an
+        internal head, or at the last exit the model's own classifier."""
         backbone, extra = split_params(params)
         last = self.num_exits - 1
         classifier_reads = exit_reads(self.model, x, rows.summary)
@@ -141,5 +145,8 @@ class Layerwise:
             return self.head.apply({"params": head_params}, both[1]).astype(jnp.float32)
 
         both = (classifier_reads, reads)
-        logits = jax.lax.cond(k == last, lambda b: final(b).astype(jnp.float32), internal, both)
+        if isinstance(k, int):
+            logits = final(both).astype(jnp.float32) if k == last else internal(both)
+        else:
+            logits = jax.lax.cond(k == last, lambda b: final(b).astype(jnp.float32), internal, both)
         return logits, confidence(extra[CONFIDENCE], reads[:, 0], logits)
