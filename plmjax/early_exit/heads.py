@@ -27,6 +27,7 @@ from plmjax.models.encoder import EncoderModel, uses_pooler
 from plmjax.models.heads import Classifier, Pooler
 from plmjax.models.hooks import PeftConfig
 from plmjax.models.layers import dense, layer_norm
+from plmjax.models.pooling import mean_pool
 from plmjax.models.stack import TransformerStack
 
 EARLY_EXIT = "early_exit"  # the params key of the exit heads and the confidence predictor
@@ -109,9 +110,7 @@ def exit_reads(model, hidden, summary_positions=None, mask=None, reads: str = "c
     non-pad token). reads="mean": the mean over the real tokens (mask [rows, length], 1 for real), as a
     sequence of one."""
     if reads == "mean":
-        weights = mask.astype(jnp.float32)[..., None]
-        mean = jnp.sum(hidden.astype(jnp.float32) * weights, axis=1) / jnp.maximum(jnp.sum(weights, axis=1), 1.0)
-        return mean.astype(hidden.dtype)[:, None]
+        return mean_pool(hidden, mask)[:, None]
     if not is_decoder(model):
         return hidden
     return hidden[jnp.arange(hidden.shape[0]), summary_positions][:, None]
